@@ -1,0 +1,447 @@
+//! Verification of AWS Signature Version 4 in the `Authorization` header.
+//!
+//! The verifier recomputes the canonical request from exactly the headers listed in
+//! `SignedHeaders` (SDKs differ in what they sign), derives the signing key from the stored
+//! secret access key, and compares signatures in constant time. Its errors carry AWS's codes and
+//! texts (spec §1.4).
+
+use std::fmt::Write as _;
+
+use axum::http::{HeaderMap, Method, Uri};
+use hmac::{Hmac, Mac};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+type HmacSha256 = Hmac<Sha256>;
+
+pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+
+/// Characters SigV4 leaves unencoded: RFC 3986 unreserved.
+const SIGV4_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Why a request was not authenticated, in AWS's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthError {
+    MissingAuthenticationToken,
+    IncompleteSignature(String),
+    InvalidSignature(String),
+    UnrecognizedClient,
+}
+
+/// The parts of an `Authorization` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationHeader {
+    pub access_key_id: String,
+    pub date: String,
+    pub region: String,
+    pub service: String,
+    pub signed_headers: Vec<String>,
+    pub signature: String,
+}
+
+/// Parses `AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/service/aws4_request,
+/// SignedHeaders=host;x-amz-date, Signature=...`.
+pub fn parse_authorization(
+    header: &str,
+    expected_service: &str,
+) -> Result<AuthorizationHeader, AuthError> {
+    let header = header.trim();
+    let (algorithm, rest) = header.split_once(' ').unwrap_or((header, ""));
+    if algorithm != ALGORITHM {
+        return Err(AuthError::IncompleteSignature(format!(
+            "Unsupported AWS 'algorithm': '{algorithm}'. Authorization={header}"
+        )));
+    }
+    let (mut credential, mut signed_headers, mut signature) = (None, None, None);
+    for part in rest.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((key, value)) = part.split_once('=') else {
+            return Err(AuthError::IncompleteSignature(format!(
+                "'{part}' not a valid key=value pair (missing equal-sign) in Authorization header: '{header}'."
+            )));
+        };
+        match key.trim() {
+            "Credential" => credential = Some(value.trim()),
+            "SignedHeaders" => signed_headers = Some(value.trim()),
+            "Signature" => signature = Some(value.trim()),
+            _ => {}
+        }
+    }
+    let mut missing = String::new();
+    for (name, v) in [
+        ("Credential", credential),
+        ("Signature", signature),
+        ("SignedHeaders", signed_headers),
+    ] {
+        if v.is_none_or(str::is_empty) {
+            let _ = write!(
+                missing,
+                "Authorization header requires '{name}' parameter. "
+            );
+        }
+    }
+    if !missing.is_empty() {
+        return Err(AuthError::IncompleteSignature(format!(
+            "{missing}Authorization={header}"
+        )));
+    }
+    let (credential, signed_headers, signature) = (
+        credential.unwrap_or_default(),
+        signed_headers.unwrap_or_default(),
+        signature.unwrap_or_default(),
+    );
+    let scope: Vec<&str> = credential.split('/').collect();
+    let [access_key_id, date, region, service, terminator] = scope[..] else {
+        return Err(AuthError::IncompleteSignature(format!(
+            "Credential should be scoped to a valid region. Authorization={header}"
+        )));
+    };
+    if terminator != "aws4_request" {
+        return Err(AuthError::InvalidSignature(format!(
+            "Credential should be scoped with a valid terminator: 'aws4_request', not '{terminator}'."
+        )));
+    }
+    if service != expected_service {
+        return Err(AuthError::InvalidSignature(format!(
+            "Credential should be scoped to correct service: '{expected_service}'. "
+        )));
+    }
+    if region.is_empty()
+        || !region
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return Err(AuthError::InvalidSignature(
+            "Credential should be scoped to a valid region. ".into(),
+        ));
+    }
+    if access_key_id.is_empty() {
+        return Err(AuthError::UnrecognizedClient);
+    }
+    Ok(AuthorizationHeader {
+        access_key_id: access_key_id.to_owned(),
+        date: date.to_owned(),
+        region: region.to_owned(),
+        service: service.to_owned(),
+        signed_headers: signed_headers.split(';').map(str::to_owned).collect(),
+        signature: signature.to_owned(),
+    })
+}
+
+/// The request time from `X-Amz-Date` (or `Date`), as `YYYYMMDD'T'HHMMSS'Z'` and epoch seconds.
+pub fn request_time(headers: &HeaderMap) -> Result<(String, i64), AuthError> {
+    let raw = headers
+        .get("x-amz-date")
+        .or_else(|| headers.get("date"))
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            AuthError::IncompleteSignature(
+                "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.".into(),
+            )
+        })?;
+    let parsed = jiff::civil::DateTime::strptime("%Y%m%dT%H%M%SZ", raw)
+        .ok()
+        .and_then(|dt| dt.to_zoned(jiff::tz::TimeZone::UTC).ok())
+        .or_else(|| jiff::fmt::rfc2822::parse(raw).ok());
+    let Some(zoned) = parsed else {
+        return Err(AuthError::IncompleteSignature(format!(
+            "Date must be in ISO-8601 'basic format'. Got '{raw}'. See http://en.wikipedia.org/wiki/ISO_8601"
+        )));
+    };
+    let utc = zoned.with_time_zone(jiff::tz::TimeZone::UTC);
+    Ok((
+        utc.strftime("%Y%m%dT%H%M%SZ").to_string(),
+        utc.timestamp().as_second(),
+    ))
+}
+
+/// Checks the request time against `now` (epoch seconds), allowing `max_skew_secs` either way.
+pub fn check_skew(
+    amz_date: &str,
+    request_secs: i64,
+    now_secs: i64,
+    max_skew_secs: i64,
+) -> Result<(), AuthError> {
+    let fmt = |s: i64| {
+        jiff::Timestamp::from_second(s)
+            .map(|t| t.strftime("%Y%m%dT%H%M%SZ").to_string())
+            .unwrap_or_default()
+    };
+    let minutes = max_skew_secs / 60;
+    if request_secs < now_secs - max_skew_secs {
+        return Err(AuthError::InvalidSignature(format!(
+            "Signature expired: {amz_date} is now earlier than {} ({} - {minutes} min.)",
+            fmt(now_secs - max_skew_secs),
+            fmt(now_secs)
+        )));
+    }
+    if request_secs > now_secs + max_skew_secs {
+        return Err(AuthError::InvalidSignature(format!(
+            "Signature not yet current: {amz_date} is still later than {} ({} + {minutes} min.)",
+            fmt(now_secs + max_skew_secs),
+            fmt(now_secs)
+        )));
+    }
+    Ok(())
+}
+
+/// The canonical URI: the path with `.`/`..` segments resolved, each segment percent-encoded
+/// and then encoded again, as every service but S3 does.
+fn canonical_uri(path: &str) -> String {
+    let mut segments: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "." => {}
+            ".." => {
+                segments.pop();
+            }
+            s => segments.push(s),
+        }
+    }
+    // `split` on a leading '/' yields an empty first segment; keep the path absolute.
+    let joined = segments
+        .iter()
+        .skip_while(|s| s.is_empty())
+        .copied()
+        .collect::<Vec<_>>();
+    let mut out = String::from("/");
+    let body: Vec<String> = joined
+        .iter()
+        .map(|s| {
+            let decoded = percent_encoding::percent_decode_str(s).decode_utf8_lossy();
+            let once = utf8_percent_encode(&decoded, SIGV4_ENCODE).to_string();
+            utf8_percent_encode(&once, SIGV4_ENCODE).to_string()
+        })
+        .collect();
+    out.push_str(&body.join("/"));
+    out
+}
+
+fn canonical_query(query: Option<&str>) -> String {
+    let Some(q) = query.filter(|q| !q.is_empty()) else {
+        return String::new();
+    };
+    let mut pairs: Vec<(String, String)> = q
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            let dec = |s: &str| {
+                percent_encoding::percent_decode_str(&s.replace('+', "%20"))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            (
+                utf8_percent_encode(&dec(k), SIGV4_ENCODE).to_string(),
+                utf8_percent_encode(&dec(v), SIGV4_ENCODE).to_string(),
+            )
+        })
+        .collect();
+    pairs.sort();
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Header values as SigV4 reads them: trimmed, inner runs of spaces folded to one, repeated
+/// headers joined with commas.
+fn canonical_header_value(headers: &HeaderMap, name: &str) -> String {
+    headers
+        .get_all(name)
+        .iter()
+        .map(|v| {
+            let s = String::from_utf8_lossy(v.as_bytes());
+            s.split_whitespace().collect::<Vec<_>>().join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+pub fn canonical_request(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    signed_headers: &[String],
+    payload_hash: &str,
+) -> String {
+    let mut out = String::with_capacity(512);
+    out.push_str(method.as_str());
+    out.push('\n');
+    out.push_str(&canonical_uri(uri.path()));
+    out.push('\n');
+    out.push_str(&canonical_query(uri.query()));
+    out.push('\n');
+    for name in signed_headers {
+        out.push_str(name);
+        out.push(':');
+        out.push_str(&canonical_header_value(headers, name));
+        out.push('\n');
+    }
+    out.push('\n');
+    out.push_str(&signed_headers.join(";"));
+    out.push('\n');
+    out.push_str(payload_hash);
+    out
+}
+
+pub fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
+    format!(
+        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
+        hex::encode(Sha256::digest(canonical_request.as_bytes()))
+    )
+}
+
+fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
+/// `kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request")`.
+pub fn signing_key(
+    secret_access_key: &[u8],
+    date: &str,
+    region: &str,
+    service: &str,
+) -> zeroize::Zeroizing<[u8; 32]> {
+    let mut k = zeroize::Zeroizing::new(Vec::with_capacity(4 + secret_access_key.len()));
+    k.extend_from_slice(b"AWS4");
+    k.extend_from_slice(secret_access_key);
+    let k_date = zeroize::Zeroizing::new(hmac(&k, date.as_bytes()));
+    let k_region = zeroize::Zeroizing::new(hmac(k_date.as_ref(), region.as_bytes()));
+    let k_service = zeroize::Zeroizing::new(hmac(k_region.as_ref(), service.as_bytes()));
+    zeroize::Zeroizing::new(hmac(k_service.as_ref(), b"aws4_request"))
+}
+
+pub fn signature(signing_key: &[u8; 32], string_to_sign: &str) -> String {
+    hex::encode(hmac(signing_key, string_to_sign.as_bytes()))
+}
+
+pub fn payload_hash(headers: &HeaderMap, body: &[u8]) -> String {
+    match headers
+        .get("x-amz-content-sha256")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(h) => h.to_owned(),
+        None => hex::encode(Sha256::digest(body)),
+    }
+}
+
+/// Everything needed to check one request's signature once the secret key is known.
+pub struct SignedRequest<'a> {
+    pub method: &'a Method,
+    pub uri: &'a Uri,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+    pub auth: &'a AuthorizationHeader,
+    pub amz_date: &'a str,
+}
+
+impl SignedRequest<'_> {
+    /// Recomputes the signature with `secret_access_key` and compares in constant time.
+    pub fn verify(&self, secret_access_key: &[u8]) -> Result<(), AuthError> {
+        let a = self.auth;
+        let creq = canonical_request(
+            self.method,
+            self.uri,
+            self.headers,
+            &a.signed_headers,
+            &payload_hash(self.headers, self.body),
+        );
+        let scope = format!("{}/{}/{}/aws4_request", a.date, a.region, a.service);
+        let sts = string_to_sign(self.amz_date, &scope, &creq);
+        let key = signing_key(secret_access_key, &a.date, &a.region, &a.service);
+        let expected = signature(&key, &sts);
+        let given = a.signature.as_bytes();
+        if expected.len() == given.len() && bool::from(expected.as_bytes().ct_eq(given)) {
+            return Ok(());
+        }
+        Err(AuthError::InvalidSignature(format!(
+            "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.\n\nThe Canonical String for this request should have been\n'{creq}'\n\nThe String-to-Sign should have been\n'{sts}'\n"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_botocore_authorization_header() {
+        let h = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/secretsmanager/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=abc";
+        let a = parse_authorization(h, "secretsmanager").unwrap();
+        assert_eq!(a.access_key_id, "AKIDEXAMPLE");
+        assert_eq!(a.region, "us-east-1");
+        assert_eq!(
+            a.signed_headers,
+            ["content-type", "host", "x-amz-date", "x-amz-target"]
+        );
+    }
+
+    #[test]
+    fn missing_parts_are_an_incomplete_signature_naming_each() {
+        let err = parse_authorization(
+            "AWS4-HMAC-SHA256 Credential=A/20150830/us-east-1/secretsmanager/aws4_request",
+            "secretsmanager",
+        )
+        .unwrap_err();
+        let AuthError::IncompleteSignature(m) = err else {
+            panic!()
+        };
+        assert!(m.starts_with("Authorization header requires 'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. Authorization=AWS4"));
+    }
+
+    #[test]
+    fn a_pair_without_equals_is_named() {
+        let err = parse_authorization("AWS4-HMAC-SHA256 Credential", "secretsmanager").unwrap_err();
+        assert_eq!(err, AuthError::IncompleteSignature("'Credential' not a valid key=value pair (missing equal-sign) in Authorization header: 'AWS4-HMAC-SHA256 Credential'.".into()));
+    }
+
+    #[test]
+    fn another_service_in_the_scope_is_refused() {
+        let err = parse_authorization("AWS4-HMAC-SHA256 Credential=A/20150830/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=x", "secretsmanager").unwrap_err();
+        assert!(matches!(err, AuthError::InvalidSignature(m) if m.contains("'secretsmanager'")));
+    }
+
+    #[test]
+    fn skew_beyond_the_limit_either_way_is_refused_with_aws_text() {
+        let now = 1_762_435_568; // 2025-11-06T13:26:08Z
+        assert!(check_skew("x", now - 899, now, 900).is_ok());
+        assert_eq!(
+            check_skew("20251105T220858Z", 1_762_380_538, now, 300).unwrap_err(),
+            AuthError::InvalidSignature("Signature expired: 20251105T220858Z is now earlier than 20251106T132108Z (20251106T132608Z - 5 min.)".into())
+        );
+        let AuthError::InvalidSignature(m) = check_skew("x", now + 901, now, 900).unwrap_err()
+        else {
+            panic!()
+        };
+        assert!(m.starts_with("Signature not yet current: x is still later than 20251106T134108Z (20251106T132608Z + 15 min.)"), "{m}");
+    }
+
+    #[test]
+    fn canonical_uri_resolves_dots_and_double_encodes() {
+        assert_eq!(canonical_uri("/"), "/");
+        assert_eq!(canonical_uri("/example/.."), "/");
+        assert_eq!(canonical_uri("/./"), "/");
+        assert_eq!(canonical_uri("/example space/"), "/example%2520space/");
+    }
+
+    #[test]
+    fn canonical_query_sorts_and_encodes() {
+        assert_eq!(
+            canonical_query(Some("Param2=value2&Param1=value1")),
+            "Param1=value1&Param2=value2"
+        );
+        assert_eq!(
+            canonical_query(Some("Param1=value2&Param1=Value1")),
+            "Param1=Value1&Param1=value2"
+        );
+        assert_eq!(canonical_query(Some("a=b c")), "a=b%20c");
+    }
+}

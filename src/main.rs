@@ -1,0 +1,12 @@
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = tumbler::cli::Cli::parse();
+    match tumbler::cli::run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tumbler: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! Persistence. [`Store`] is what the service needs; [`sql::SqlStore`] implements it for both
+//! backends, which differ only in how they open, their migrations and their SQL types:
+//! [`sqlite`] (the default, one file) and [`postgres`] (shared by several servers).
+//!
+//! Invariant: a secret and its versions change only through [`Store::save_secret`], one
+//! transaction that refuses a save made from a stale read (optimistic concurrency on
+//! `revision`), so concurrent writers on any node never lose each other's label moves.
+
+pub mod postgres;
+mod rows;
+pub mod sql;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::clock::Millis;
+use crate::domain::{Region, Secret, Version};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique key is taken (a secret name in its Region, an access key id).
+    #[error("already exists")]
+    AlreadyExists,
+    /// The row changed since it was read; read again and retry.
+    #[error("concurrent modification")]
+    Conflict,
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// How a request names a secret, once its Region is known.
+#[derive(Debug, Clone, Copy)]
+pub enum Lookup<'a> {
+    Name(&'a str),
+    Arn(&'a str),
+}
+
+/// An access key as stored: the secret part sealed under the master key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessKeyRecord {
+    pub access_key_id: String,
+    pub user_name: String,
+    pub sealed_secret: Vec<u8>,
+    pub active: bool,
+    pub created_at: Millis,
+}
+
+/// The version rows a save writes and deletes.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct VersionChanges {
+    pub upserts: Vec<Version>,
+    pub deletes: Vec<String>,
+}
+
+impl VersionChanges {
+    /// What turns `before`'s versions into `after`'s.
+    pub fn between(before: &[Version], after: &[Version]) -> VersionChanges {
+        let upserts = after
+            .iter()
+            .filter(|v| before.iter().find(|b| b.id == v.id) != Some(*v))
+            .cloned()
+            .collect();
+        let deletes = before
+            .iter()
+            .filter(|b| !after.iter().any(|a| a.id == b.id))
+            .map(|b| b.id.clone())
+            .collect();
+        VersionChanges { upserts, deletes }
+    }
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// "sqlite" or "postgres", for logs.
+    fn backend_name(&self) -> &'static str;
+
+    /// A secret (scheduled for deletion or not) with its versions.
+    async fn find_secret(&self, region: &Region, lookup: Lookup<'_>)
+    -> StoreResult<Option<Secret>>;
+    async fn find_secret_by_id(&self, id: &str) -> StoreResult<Option<Secret>>;
+    /// Every secret of a Region, with versions.
+    async fn list_secrets(&self, region: &Region) -> StoreResult<Vec<Secret>>;
+    /// Replica rows that point at `primary_id`.
+    async fn replicas_of(&self, primary_id: &str) -> StoreResult<Vec<Secret>>;
+    /// Inserts a new secret and its versions; `AlreadyExists` when the name is taken.
+    async fn insert_secret(&self, secret: &Secret) -> StoreResult<()>;
+    /// Writes `secret` if the stored revision is still `secret.revision` (the one it was read
+    /// at), storing `revision + 1`; `Conflict` when another writer got there first.
+    async fn save_secret(&self, secret: &Secret, changes: &VersionChanges) -> StoreResult<()>;
+    /// Removes a secret, its versions and any replica rows pointing at it.
+    async fn delete_secret(&self, id: &str) -> StoreResult<()>;
+    /// Records a read at day granularity without taking part in optimistic concurrency.
+    async fn touch_accessed(
+        &self,
+        secret_id: &str,
+        version_id: &str,
+        day: Millis,
+    ) -> StoreResult<()>;
+    /// Ids of secrets whose recovery window ended at or before `now`.
+    async fn secrets_due_for_purge(&self, now: Millis) -> StoreResult<Vec<String>>;
+
+    async fn insert_access_key(&self, key: &AccessKeyRecord) -> StoreResult<()>;
+    async fn access_key(&self, access_key_id: &str) -> StoreResult<Option<AccessKeyRecord>>;
+    async fn delete_access_key(&self, access_key_id: &str) -> StoreResult<()>;
+
+    /// Sets `key` to `value` unless it has a value already; returns the value now stored.
+    async fn meta_init(&self, key: &str, value: &[u8]) -> StoreResult<Vec<u8>>;
+
+    /// Deletes every secret (the dev server's reset); access keys and meta stay.
+    async fn delete_all_secrets(&self) -> StoreResult<()>;
+}
+
+pub type DynStore = Arc<dyn Store>;
+
+/// Opens the store a URL names: `sqlite://PATH` or `postgres://...`.
+pub async fn open(url: &str) -> StoreResult<DynStore> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::open(url).await?))
+    } else {
+        Ok(Arc::new(sqlite::open(url).await?))
+    }
+}

@@ -1,0 +1,490 @@
+//! The SQL both backends share, over sqlx's `Any` driver. Placeholders are `$N`, which SQLite
+//! and PostgreSQL both read; times are epoch milliseconds in 64-bit integers.
+
+use std::collections::{BTreeSet, HashMap};
+
+use async_trait::async_trait;
+use sqlx::any::AnyRow;
+use sqlx::{AnyPool, Row};
+
+use super::rows::Metadata;
+use super::{AccessKeyRecord, Lookup, Store, StoreError, StoreResult, VersionChanges};
+use crate::clock::Millis;
+use crate::domain::secret::{SealedValue, ValueKind};
+use crate::domain::{Arn, Region, Secret, SecretName, Version};
+
+/// Which database is behind the pool; they differ only at open time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct SqlStore {
+    pub(super) pool: AnyPool,
+    pub(super) backend: Backend,
+}
+
+// Column lists as macros, so queries stay string literals (sqlx refuses SQL built at run time).
+macro_rules! secret_columns {
+    () => {
+        "id, region, name, arn, replica_of, created_at, deleted_at, last_accessed_at, revision, metadata"
+    };
+}
+macro_rules! version_columns {
+    () => {
+        "secret_id, version_id, stages, created_at, last_accessed_at, value_kind, value"
+    };
+}
+
+fn map_unique(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::AlreadyExists,
+        _ => StoreError::Database(e),
+    }
+}
+
+fn secret_from_row(row: &AnyRow) -> StoreResult<Secret> {
+    let metadata: String = row.try_get("metadata")?;
+    let meta: Metadata = serde_json::from_str(&metadata)
+        .map_err(|e| StoreError::Corrupt(format!("secret metadata: {e}")))?;
+    let parts = meta.into_parts();
+    let name: String = row.try_get("name")?;
+    Ok(Secret {
+        id: row.try_get("id")?,
+        region: Region(row.try_get("region")?),
+        name: SecretName::parse(&name)
+            .map_err(|_| StoreError::Corrupt(format!("name {name:?}")))?,
+        arn: Arn(row.try_get("arn")?),
+        description: parts.description,
+        kms_key_id: parts.kms_key_id,
+        secret_type: parts.secret_type,
+        tags: parts.tags,
+        created_at: Millis(row.try_get("created_at")?),
+        last_changed_at: parts.last_changed_at,
+        last_accessed_at: row
+            .try_get::<Option<i64>, _>("last_accessed_at")?
+            .map(Millis),
+        deleted_at: row.try_get::<Option<i64>, _>("deleted_at")?.map(Millis),
+        rotation: parts.rotation,
+        resource_policy: parts.resource_policy,
+        primary_region: parts.primary_region,
+        replica_of: row.try_get("replica_of")?,
+        replicas: parts.replicas,
+        versions: Vec::new(),
+        revision: row.try_get("revision")?,
+    })
+}
+
+fn version_from_row(row: &AnyRow) -> StoreResult<(String, Version)> {
+    let stages: String = row.try_get("stages")?;
+    let stages: BTreeSet<String> = serde_json::from_str(&stages)
+        .map_err(|e| StoreError::Corrupt(format!("version stages: {e}")))?;
+    let kind: Option<String> = row.try_get("value_kind")?;
+    let value = match kind.as_deref() {
+        None => None,
+        Some(k) => Some(SealedValue {
+            kind: if k == "binary" {
+                ValueKind::Binary
+            } else {
+                ValueKind::String
+            },
+            ciphertext: row.try_get("value")?,
+        }),
+    };
+    Ok((
+        row.try_get("secret_id")?,
+        Version {
+            id: row.try_get("version_id")?,
+            stages,
+            created_at: Millis(row.try_get("created_at")?),
+            last_accessed_at: row
+                .try_get::<Option<i64>, _>("last_accessed_at")?
+                .map(Millis),
+            value,
+        },
+    ))
+}
+
+fn stages_json(v: &Version) -> String {
+    serde_json::to_string(&v.stages).expect("a set of strings serializes")
+}
+
+fn kind_str(v: &Version) -> Option<&'static str> {
+    v.value.as_ref().map(|s| match s.kind {
+        ValueKind::String => "string",
+        ValueKind::Binary => "binary",
+    })
+}
+
+async fn upsert_version<'c>(
+    tx: &mut sqlx::Transaction<'c, sqlx::Any>,
+    secret_id: &str,
+    v: &Version,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO secret_versions (secret_id, version_id, stages, created_at, last_accessed_at, value_kind, value)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (secret_id, version_id) DO UPDATE SET
+           stages = excluded.stages, last_accessed_at = excluded.last_accessed_at,
+           value_kind = excluded.value_kind, value = excluded.value",
+    )
+    .bind(secret_id)
+    .bind(&v.id)
+    .bind(stages_json(v))
+    .bind(v.created_at.0)
+    .bind(v.last_accessed_at.map(|m| m.0))
+    .bind(kind_str(v))
+    .bind(v.value.as_ref().map(|s| s.ciphertext.clone()))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl SqlStore {
+    async fn load_versions(&self, secret: &mut Secret) -> StoreResult<()> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            version_columns!(),
+            " FROM secret_versions WHERE secret_id = $1 ORDER BY created_at, version_id"
+        ))
+        .bind(&secret.id)
+        .fetch_all(&self.pool)
+        .await?;
+        secret.versions = rows
+            .iter()
+            .map(|r| version_from_row(r).map(|(_, v)| v))
+            .collect::<StoreResult<_>>()?;
+        Ok(())
+    }
+
+    async fn one_secret(&self, row: Option<AnyRow>) -> StoreResult<Option<Secret>> {
+        let Some(row) = row else { return Ok(None) };
+        let mut secret = secret_from_row(&row)?;
+        self.load_versions(&mut secret).await?;
+        Ok(Some(secret))
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+
+    async fn find_secret(
+        &self,
+        region: &Region,
+        lookup: Lookup<'_>,
+    ) -> StoreResult<Option<Secret>> {
+        let row = match lookup {
+            Lookup::Name(name) => {
+                sqlx::query(concat!(
+                    "SELECT ",
+                    secret_columns!(),
+                    " FROM secrets WHERE region = $1 AND name = $2"
+                ))
+                .bind(&region.0)
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?
+            }
+            Lookup::Arn(arn) => {
+                sqlx::query(concat!(
+                    "SELECT ",
+                    secret_columns!(),
+                    " FROM secrets WHERE region = $1 AND arn = $2"
+                ))
+                .bind(&region.0)
+                .bind(arn)
+                .fetch_optional(&self.pool)
+                .await?
+            }
+        };
+        self.one_secret(row).await
+    }
+
+    async fn find_secret_by_id(&self, id: &str) -> StoreResult<Option<Secret>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            secret_columns!(),
+            " FROM secrets WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        self.one_secret(row).await
+    }
+
+    async fn list_secrets(&self, region: &Region) -> StoreResult<Vec<Secret>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            secret_columns!(),
+            " FROM secrets WHERE region = $1"
+        ))
+        .bind(&region.0)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut secrets: Vec<Secret> = rows
+            .iter()
+            .map(secret_from_row)
+            .collect::<StoreResult<_>>()?;
+        let version_rows = sqlx::query(
+            "SELECT v.secret_id, v.version_id, v.stages, v.created_at, v.last_accessed_at, v.value_kind, v.value
+             FROM secret_versions v JOIN secrets s ON s.id = v.secret_id
+             WHERE s.region = $1 ORDER BY v.created_at, v.version_id",
+        )
+        .bind(&region.0)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut by_secret: HashMap<String, Vec<Version>> = HashMap::new();
+        for row in &version_rows {
+            let (secret_id, v) = version_from_row(row)?;
+            by_secret.entry(secret_id).or_default().push(v);
+        }
+        for s in &mut secrets {
+            s.versions = by_secret.remove(&s.id).unwrap_or_default();
+        }
+        Ok(secrets)
+    }
+
+    async fn replicas_of(&self, primary_id: &str) -> StoreResult<Vec<Secret>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            secret_columns!(),
+            " FROM secrets WHERE replica_of = $1"
+        ))
+        .bind(primary_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(secret_from_row).collect()
+    }
+
+    async fn insert_secret(&self, secret: &Secret) -> StoreResult<()> {
+        let metadata = serde_json::to_string(&Metadata::from_secret(secret))
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(concat!(
+            "INSERT INTO secrets (",
+            secret_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ))
+        .bind(&secret.id)
+        .bind(&secret.region.0)
+        .bind(secret.name.as_str())
+        .bind(&secret.arn.0)
+        .bind(secret.replica_of.as_deref())
+        .bind(secret.created_at.0)
+        .bind(secret.deleted_at.map(|m| m.0))
+        .bind(secret.last_accessed_at.map(|m| m.0))
+        .bind(secret.revision)
+        .bind(metadata)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_unique)?;
+        for v in &secret.versions {
+            upsert_version(&mut tx, &secret.id, v).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn save_secret(&self, secret: &Secret, changes: &VersionChanges) -> StoreResult<()> {
+        let metadata = serde_json::to_string(&Metadata::from_secret(secret))
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut tx = self.pool.begin().await?;
+        // The write comes first so SQLite takes its write lock at once and waits on
+        // busy_timeout, instead of failing a read-to-write upgrade.
+        let updated = sqlx::query(
+            "UPDATE secrets SET deleted_at = $1, metadata = $2, replica_of = $3, revision = revision + 1
+             WHERE id = $4 AND revision = $5",
+        )
+        .bind(secret.deleted_at.map(|m| m.0))
+        .bind(metadata)
+        .bind(secret.replica_of.as_deref())
+        .bind(&secret.id)
+        .bind(secret.revision)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::Conflict);
+        }
+        for id in &changes.deletes {
+            sqlx::query("DELETE FROM secret_versions WHERE secret_id = $1 AND version_id = $2")
+                .bind(&secret.id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for v in &changes.upserts {
+            upsert_version(&mut tx, &secret.id, v).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_secret(&self, id: &str) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM secret_versions WHERE secret_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM secrets WHERE replica_of = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM secrets WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn touch_accessed(
+        &self,
+        secret_id: &str,
+        version_id: &str,
+        day: Millis,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE secrets SET last_accessed_at = $1
+             WHERE id = $2 AND (last_accessed_at IS NULL OR last_accessed_at < $1)",
+        )
+        .bind(day.0)
+        .bind(secret_id)
+        .execute(&self.pool)
+        .await?;
+        sqlx::query(
+            "UPDATE secret_versions SET last_accessed_at = $1
+             WHERE secret_id = $2 AND version_id = $3 AND (last_accessed_at IS NULL OR last_accessed_at < $1)",
+        )
+        .bind(day.0)
+        .bind(secret_id)
+        .bind(version_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn secrets_due_for_purge(&self, now: Millis) -> StoreResult<Vec<String>> {
+        let rows =
+            sqlx::query("SELECT id FROM secrets WHERE deleted_at IS NOT NULL AND deleted_at <= $1")
+                .bind(now.0)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+    }
+
+    async fn insert_access_key(&self, key: &AccessKeyRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO access_keys (access_key_id, user_name, secret_sealed, status, created_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&key.access_key_id)
+        .bind(&key.user_name)
+        .bind(key.sealed_secret.clone())
+        .bind(if key.active { "Active" } else { "Inactive" })
+        .bind(key.created_at.0)
+        .execute(&self.pool)
+        .await
+        .map_err(map_unique)?;
+        Ok(())
+    }
+
+    async fn access_key(&self, access_key_id: &str) -> StoreResult<Option<AccessKeyRecord>> {
+        let row = sqlx::query(
+            "SELECT access_key_id, user_name, secret_sealed, status, created_at FROM access_keys WHERE access_key_id = $1",
+        )
+        .bind(access_key_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(AccessKeyRecord {
+                access_key_id: r.try_get("access_key_id")?,
+                user_name: r.try_get("user_name")?,
+                sealed_secret: r.try_get("secret_sealed")?,
+                active: r.try_get::<String, _>("status")? == "Active",
+                created_at: Millis(r.try_get("created_at")?),
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_access_key(&self, access_key_id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM access_keys WHERE access_key_id = $1")
+            .bind(access_key_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn meta_init(&self, key: &str, value: &[u8]) -> StoreResult<Vec<u8>> {
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(value.to_vec())
+            .execute(&self.pool)
+            .await?;
+        let row = sqlx::query("SELECT value FROM meta WHERE key = $1")
+            .bind(key)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("value")?)
+    }
+
+    async fn delete_all_secrets(&self) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM secret_versions")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM secrets WHERE replica_of IS NOT NULL")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM secrets").execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Applies the migrations a backend has not applied yet, each in its own transaction, and
+/// records them in `tumbler_migrations`. Migrations are append-only.
+pub(super) async fn migrate(
+    conn: &mut sqlx::AnyConnection,
+    migrations: &[(i64, &str, &str)],
+) -> StoreResult<()> {
+    use sqlx::Connection;
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS tumbler_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+    )
+    .execute(&mut *conn)
+    .await?;
+    let applied: Vec<i64> = sqlx::query("SELECT version FROM tumbler_migrations")
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<i64, _>("version"))
+        .collect::<Result<_, _>>()?;
+    for (version, name, sql) in migrations {
+        if applied.contains(version) {
+            continue;
+        }
+        let mut tx = conn.begin().await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO tumbler_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+        )
+        .bind(*version)
+        .bind(*name)
+        .bind(crate::clock::Clock::now(&crate::clock::SystemClock).0)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        tracing::info!(version, name, "applied migration");
+    }
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! A small Prometheus registry of our own: per-server (tests run several servers in one
+//! process, which a global recorder would mix), lock-light, and exactly the series we need.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Latency buckets in seconds, from 100 µs to 10 s.
+const BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+];
+
+#[derive(Default)]
+struct Histogram {
+    buckets: Vec<AtomicU64>,
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    fn new() -> Self {
+        Histogram {
+            buckets: BUCKETS.iter().map(|_| AtomicU64::new(0)).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn observe(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if secs <= *b {
+                self.buckets[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_micros
+            .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
+    }
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    /// (operation, error code or "" for success) -> count
+    requests: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    /// operation -> latency
+    latency: Mutex<BTreeMap<&'static str, std::sync::Arc<Histogram>>>,
+    purged_secrets: AtomicU64,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn record_request(
+        &self,
+        operation: &'static str,
+        error_code: Option<&'static str>,
+        elapsed: Duration,
+    ) {
+        *self
+            .requests
+            .lock()
+            .expect("metrics lock")
+            .entry((operation, error_code.unwrap_or("")))
+            .or_insert(0) += 1;
+        let h = self
+            .latency
+            .lock()
+            .expect("metrics lock")
+            .entry(operation)
+            .or_insert_with(|| std::sync::Arc::new(Histogram::new()))
+            .clone();
+        h.observe(elapsed);
+    }
+
+    pub fn record_purged(&self, n: usize) {
+        self.purged_secrets.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP tumbler_requests_total API requests by operation and error code (empty for success).\n");
+        out.push_str("# TYPE tumbler_requests_total counter\n");
+        for ((op, code), n) in self.requests.lock().expect("metrics lock").iter() {
+            let _ = writeln!(
+                out,
+                "tumbler_requests_total{{operation=\"{op}\",error_code=\"{code}\"}} {n}"
+            );
+        }
+        out.push_str("# HELP tumbler_request_duration_seconds API request latency by operation.\n");
+        out.push_str("# TYPE tumbler_request_duration_seconds histogram\n");
+        for (op, h) in self.latency.lock().expect("metrics lock").iter() {
+            for (i, b) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "tumbler_request_duration_seconds_bucket{{operation=\"{op}\",le=\"{b}\"}} {}",
+                    h.buckets[i].load(Ordering::Relaxed)
+                );
+            }
+            let count = h.count.load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "tumbler_request_duration_seconds_bucket{{operation=\"{op}\",le=\"+Inf\"}} {count}"
+            );
+            let _ = writeln!(
+                out,
+                "tumbler_request_duration_seconds_sum{{operation=\"{op}\"}} {}",
+                h.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
+            );
+            let _ = writeln!(
+                out,
+                "tumbler_request_duration_seconds_count{{operation=\"{op}\"}} {count}"
+            );
+        }
+        out.push_str(
+            "# HELP tumbler_purged_secrets_total Secrets removed after their recovery window.\n",
+        );
+        out.push_str("# TYPE tumbler_purged_secrets_total counter\n");
+        let _ = writeln!(
+            out,
+            "tumbler_purged_secrets_total {}",
+            self.purged_secrets.load(Ordering::Relaxed)
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_cumulative_histograms() {
+        let m = Metrics::new();
+        m.record_request("GetSecretValue", None, Duration::from_micros(300));
+        m.record_request(
+            "GetSecretValue",
+            Some("ResourceNotFoundException"),
+            Duration::from_millis(3),
+        );
+        let text = m.render();
+        assert!(
+            text.contains("tumbler_requests_total{operation=\"GetSecretValue\",error_code=\"\"} 1")
+        );
+        assert!(text.contains("tumbler_requests_total{operation=\"GetSecretValue\",error_code=\"ResourceNotFoundException\"} 1"));
+        assert!(text.contains(
+            "tumbler_request_duration_seconds_bucket{operation=\"GetSecretValue\",le=\"0.0005\"} 1"
+        ));
+        assert!(text.contains(
+            "tumbler_request_duration_seconds_bucket{operation=\"GetSecretValue\",le=\"0.005\"} 2"
+        ));
+        assert!(
+            text.contains("tumbler_request_duration_seconds_count{operation=\"GetSecretValue\"} 2")
+        );
+    }
+}
