@@ -173,7 +173,7 @@ mod tests {
         assert_eq!(e.to_wire().status, StatusCode::BAD_REQUEST);
         assert_eq!(
             String::from_utf8(e.body()).unwrap(),
-            r#"{"__type":"ResourceNotFoundException","Message":"Secrets Manager can't find the specified secret."}"#
+            r#"{"Message":"Secrets Manager can't find the specified secret.","__type":"ResourceNotFoundException"}"#
         );
     }
 

@@ -88,11 +88,8 @@ impl Arn {
     pub fn in_region(&self, region: &Region) -> Arn {
         let parts: Vec<&str> = self.0.splitn(5, ':').collect();
         if parts.len() == 5 {
-            let rest = parts[4].split_once(':').map(|(_, r)| r).unwrap_or("");
-            Arn(format!(
-                "{}:{}:{}:{}:{}",
-                parts[0], parts[1], parts[2], region.0, rest
-            ))
+            // arn : partition : service : REGION : account:secret:name-suffix
+            Arn(format!("{}:{}:{}:{}:{}", parts[0], parts[1], parts[2], region.0, parts[4]))
         } else {
             self.clone()
         }

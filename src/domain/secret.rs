@@ -517,10 +517,27 @@ mod tests {
     fn a_manual_new_value_abandons_the_pending_rotation() {
         let mut s = secret();
         s.put_value("v1", sealed(1), None, Millis(1)).unwrap();
+        s.versions.push(Version {
+            id: "v2".into(),
+            stages: BTreeSet::from([AWSPENDING.to_owned()]),
+            created_at: Millis(2),
+            last_accessed_at: None,
+            value: None,
+        });
+        let out = s.put_value("v3", sealed(3), None, Millis(3)).unwrap();
+        assert_eq!(out.abandoned_rotation_of.as_deref(), Some("v2"));
+        assert!(s.version("v2").unwrap().is_deprecated());
+        assert_eq!(stages(&s, "v3"), ["AWSCURRENT"]);
+    }
+
+    #[test]
+    fn a_manual_new_value_drops_awspending_left_on_the_current_version() {
+        let mut s = secret();
+        s.put_value("v1", sealed(1), None, Millis(1)).unwrap();
         s.versions[0].stages.insert(AWSPENDING.into());
         let out = s.put_value("v2", sealed(2), None, Millis(2)).unwrap();
         assert_eq!(stages(&s, "v1"), ["AWSPREVIOUS"]);
-        assert_eq!(out.abandoned_rotation_of.as_deref(), Some("v1"));
+        assert_eq!(out.abandoned_rotation_of, None, "a finished rotation is not abandoned");
     }
 
     #[test]

@@ -367,6 +367,20 @@ def test_raw_request_signed_ten_minutes_ago_is_signature_expired(server):
     ), message
 
 
+def test_raw_request_signed_ten_minutes_ahead_is_signature_not_yet_current(server):
+    future = (datetime.now(timezone.utc) + timedelta(minutes=10)).replace(tzinfo=None)
+    r = raw_call(server, "ListSecrets", {}, signing_time=future)
+    assert r.status_code == 400
+    code, message, _ = raw_error(r)
+    assert code.split("#")[-1] == "InvalidSignatureException"
+    stamp = future.strftime("%Y%m%dT%H%M%SZ")
+    assert re.match(
+        r"^Signature not yet current: %s is still later than \d{8}T\d{6}Z \(\d{8}T\d{6}Z \+ 5 min\.\)$"
+        % stamp,
+        message,
+    ), message
+
+
 def test_raw_get_secret_value_without_secret_id_is_validation_exception(server):
     r = raw_call(server, "GetSecretValue", {})
     assert r.status_code == 400
@@ -2159,14 +2173,34 @@ def _replica_arn(arn, region="us-west-2"):
     return ":".join(parts)
 
 
-def _wait_replica(sm_west, name):
+def _wait_replica(sm_west, name, timeout=15):
+    """Wait until the replica exists in us-west-2 (DescribeSecret works); returns it."""
+
     def get():
         try:
-            return sm_west.get_secret_value(SecretId=name)
+            return sm_west.describe_secret(SecretId=name)
         except ClientError:
             return None
 
-    return wait_until(get, timeout=30)
+    d = wait_until(get, timeout=timeout)
+    assert d, f"replica {name} not visible in us-west-2 within {timeout} s"
+    return d
+
+
+def _wait_replica_value(sm_west, name, timeout=15):
+    """Wait until GetSecretValue works on the replica; fails with the last error."""
+    last = {}
+
+    def get():
+        try:
+            return sm_west.get_secret_value(SecretId=name)
+        except ClientError as e:
+            last["error"] = e.response["Error"]
+            return None
+
+    r = wait_until(get, timeout=timeout)
+    assert r, f"GetSecretValue on the replica in us-west-2 kept failing: {last.get('error')}"
+    return r
 
 
 def test_replicate_secret_to_regions_returns_replication_status(sm, unique):
@@ -2183,12 +2217,22 @@ def test_replica_is_readable_in_replica_region_with_same_name(sm, sm_west, uniqu
     name = unique("repl")
     arn = create(sm, name, value="replicated")["ARN"]
     sm.replicate_secret_to_regions(SecretId=name, AddReplicaRegions=[{"Region": "us-west-2"}])
-    r = _wait_replica(sm_west, name)
-    assert r, "replica not readable in us-west-2 within 30 s"
+    r = _wait_replica_value(sm_west, name)
     assert r["Name"] == name
     assert r["SecretString"] == "replicated"
     assert r["ARN"] == _replica_arn(arn)
-    assert arn_re(name, "us-west-2").match(r["ARN"])
+
+
+def test_replica_arn_is_primary_arn_with_region_swapped(sm, sm_west, unique):
+    name = unique("replarn")
+    arn = create(sm, name, value="replicated")["ARN"]
+    sm.replicate_secret_to_regions(SecretId=name, AddReplicaRegions=[{"Region": "us-west-2"}])
+    d = _wait_replica(sm_west, name)
+    assert d["Name"] == name
+    assert d["ARN"] == _replica_arn(arn)
+    assert arn_re(name, "us-west-2").match(d["ARN"])
+    (entry,) = list_all(sm_west, Filters=[{"Key": "name", "Values": [name]}])
+    assert entry["ARN"] == _replica_arn(arn)
 
 
 def test_describe_primary_shows_replication_status_and_replica_shows_primary_region(
@@ -2197,7 +2241,7 @@ def test_describe_primary_shows_replication_status_and_replica_shows_primary_reg
     name = unique("repl")
     create(sm, name, value="replicated")
     sm.replicate_secret_to_regions(SecretId=name, AddReplicaRegions=[{"Region": "us-west-2"}])
-    assert _wait_replica(sm_west, name)
+    _wait_replica(sm_west, name)
 
     def in_sync():
         st = sm.describe_secret(SecretId=name).get("ReplicationStatus", [])
@@ -2225,15 +2269,15 @@ def test_create_secret_with_add_replica_regions_returns_replication_status(sm, s
     (status,) = r["ReplicationStatus"]
     assert status["Region"] == "us-west-2"
     assert status["Status"] in ("InSync", "InProgress")
-    rep = _wait_replica(sm_west, name)
-    assert rep and rep["SecretString"] == "v"
+    rep = _wait_replica_value(sm_west, name)
+    assert rep["SecretString"] == "v"
 
 
 def test_replica_is_read_only(sm, sm_west, unique):
     name = unique("replro")
     create(sm, name, value="v")
     sm.replicate_secret_to_regions(SecretId=name, AddReplicaRegions=[{"Region": "us-west-2"}])
-    assert _wait_replica(sm_west, name)
+    _wait_replica(sm_west, name)
     with pytest.raises(ClientError) as ei:
         sm_west.put_secret_value(SecretId=name, SecretString="changed-in-replica")
     assert ei.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
@@ -2259,7 +2303,7 @@ def test_remove_regions_from_replication_deletes_replica(sm, sm_west, unique):
     name = unique("replrm")
     arn = create(sm, name, value="v")["ARN"]
     sm.replicate_secret_to_regions(SecretId=name, AddReplicaRegions=[{"Region": "us-west-2"}])
-    assert _wait_replica(sm_west, name)
+    _wait_replica(sm_west, name)
     r = sm.remove_regions_from_replication(SecretId=name, RemoveReplicaRegions=["us-west-2"])
     assert r["ARN"] == arn
     assert all(s["Region"] != "us-west-2" for s in r.get("ReplicationStatus", []))
@@ -2284,7 +2328,7 @@ def test_stop_replication_to_replica_promotes_replica(sm, sm_west, unique):
     name = unique("replstop")
     arn = create(sm, name, value="v")["ARN"]
     sm.replicate_secret_to_regions(SecretId=name, AddReplicaRegions=[{"Region": "us-west-2"}])
-    assert _wait_replica(sm_west, name)
+    _wait_replica(sm_west, name)
     r = sm_west.stop_replication_to_replica(SecretId=name)
     assert keys(r) == {"ARN"}
     assert r["ARN"] == _replica_arn(arn)
@@ -2675,6 +2719,6 @@ def test_cli_replica_in_another_region(aws, unique):
         rc, got, _ = aws("get-secret-value", "--secret-id", name, region="us-west-2")
         return got if rc == 0 else None
 
-    got = wait_until(replica, timeout=30, interval=1)
+    got = wait_until(replica, timeout=15, interval=1)
     assert got and got["SecretString"] == "x"
     assert got["ARN"] == _replica_arn(c["ARN"])

@@ -1,1 +1,6 @@
-fn main() {}
+//! The one integration-test binary. Servers run in-process on port 0 (or as child processes
+//! where a test kills them) and are driven by the real `aws-sdk-secretsmanager`.
+
+mod harness;
+
+mod conformance;
