@@ -186,8 +186,9 @@ async fn authenticate(
         return Err(AuthError::UnrecognizedClient.into());
     };
     SignedRequest {
-        method,
-        uri,
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query(),
         headers,
         body,
         auth: &auth,

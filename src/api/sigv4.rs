@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use axum::http::{HeaderMap, Method, Uri};
+use axum::http::HeaderMap;
 use hmac::{Hmac, Mac};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use sha2::{Digest, Sha256};
@@ -189,39 +189,35 @@ pub fn check_skew(
     Ok(())
 }
 
-/// The canonical URI: the path with `.`/`..` segments resolved, each segment percent-encoded
-/// and then encoded again, as every service but S3 does.
-fn canonical_uri(path: &str) -> String {
+/// The canonical URI: the path normalized (empty and `.` segments dropped, `..` resolved, a
+/// trailing slash kept) with each segment percent-encoded. The path arrives as sent on the
+/// wire, already encoded once, so this is the "encode twice" every service but S3 uses.
+pub fn canonical_uri(path: &str) -> String {
     let mut segments: Vec<&str> = Vec::new();
     for seg in path.split('/') {
         match seg {
-            "." => {}
+            "" | "." => {}
             ".." => {
                 segments.pop();
             }
             s => segments.push(s),
         }
     }
-    // `split` on a leading '/' yields an empty first segment; keep the path absolute.
-    let joined = segments
-        .iter()
-        .skip_while(|s| s.is_empty())
-        .copied()
-        .collect::<Vec<_>>();
     let mut out = String::from("/");
-    let body: Vec<String> = joined
+    let encoded: Vec<String> = segments
         .iter()
-        .map(|s| {
-            let decoded = percent_encoding::percent_decode_str(s).decode_utf8_lossy();
-            let once = utf8_percent_encode(&decoded, SIGV4_ENCODE).to_string();
-            utf8_percent_encode(&once, SIGV4_ENCODE).to_string()
-        })
+        .map(|s| utf8_percent_encode(s, SIGV4_ENCODE).to_string())
         .collect();
-    out.push_str(&body.join("/"));
+    out.push_str(&encoded.join("/"));
+    // As in RFC 3986's remove_dot_segments, a path ending in `/`, `/.` or `/..` keeps its slash.
+    let trailing = path.ends_with('/') || path.ends_with("/.") || path.ends_with("/..");
+    if !segments.is_empty() && trailing {
+        out.push('/');
+    }
     out
 }
 
-fn canonical_query(query: Option<&str>) -> String {
+pub fn canonical_query(query: Option<&str>) -> String {
     let Some(q) = query.filter(|q| !q.is_empty()) else {
         return String::new();
     };
@@ -263,19 +259,21 @@ fn canonical_header_value(headers: &HeaderMap, name: &str) -> String {
         .join(",")
 }
 
+/// The canonical request of SigV4 for a request whose target is `path` and `query` as sent.
 pub fn canonical_request(
-    method: &Method,
-    uri: &Uri,
+    method: &str,
+    path: &str,
+    query: Option<&str>,
     headers: &HeaderMap,
     signed_headers: &[String],
     payload_hash: &str,
 ) -> String {
     let mut out = String::with_capacity(512);
-    out.push_str(method.as_str());
+    out.push_str(method);
     out.push('\n');
-    out.push_str(&canonical_uri(uri.path()));
+    out.push_str(&canonical_uri(path));
     out.push('\n');
-    out.push_str(&canonical_query(uri.query()));
+    out.push_str(&canonical_query(query));
     out.push('\n');
     for name in signed_headers {
         out.push_str(name);
@@ -335,8 +333,9 @@ pub fn payload_hash(headers: &HeaderMap, body: &[u8]) -> String {
 
 /// Everything needed to check one request's signature once the secret key is known.
 pub struct SignedRequest<'a> {
-    pub method: &'a Method,
-    pub uri: &'a Uri,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub query: Option<&'a str>,
     pub headers: &'a HeaderMap,
     pub body: &'a [u8],
     pub auth: &'a AuthorizationHeader,
@@ -349,7 +348,8 @@ impl SignedRequest<'_> {
         let a = self.auth;
         let creq = canonical_request(
             self.method,
-            self.uri,
+            self.path,
+            self.query,
             self.headers,
             &a.signed_headers,
             &payload_hash(self.headers, self.body),
@@ -429,7 +429,8 @@ mod tests {
         assert_eq!(canonical_uri("/"), "/");
         assert_eq!(canonical_uri("/example/.."), "/");
         assert_eq!(canonical_uri("/./"), "/");
-        assert_eq!(canonical_uri("/example space/"), "/example%2520space/");
+        assert_eq!(canonical_uri("//example//"), "/example/");
+        assert_eq!(canonical_uri("/a%20b"), "/a%2520b");
     }
 
     #[test]

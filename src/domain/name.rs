@@ -89,7 +89,10 @@ impl Arn {
         let parts: Vec<&str> = self.0.splitn(5, ':').collect();
         if parts.len() == 5 {
             // arn : partition : service : REGION : account:secret:name-suffix
-            Arn(format!("{}:{}:{}:{}:{}", parts[0], parts[1], parts[2], region.0, parts[4]))
+            Arn(format!(
+                "{}:{}:{}:{}:{}",
+                parts[0], parts[1], parts[2], region.0, parts[4]
+            ))
         } else {
             self.clone()
         }

@@ -537,7 +537,10 @@ mod tests {
         s.versions[0].stages.insert(AWSPENDING.into());
         let out = s.put_value("v2", sealed(2), None, Millis(2)).unwrap();
         assert_eq!(stages(&s, "v1"), ["AWSPREVIOUS"]);
-        assert_eq!(out.abandoned_rotation_of, None, "a finished rotation is not abandoned");
+        assert_eq!(
+            out.abandoned_rotation_of, None,
+            "a finished rotation is not abandoned"
+        );
     }
 
     #[test]

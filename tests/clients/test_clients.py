@@ -381,6 +381,31 @@ def test_raw_request_signed_ten_minutes_ahead_is_signature_not_yet_current(serve
     ), message
 
 
+def test_raw_malformed_authorization_header_is_incomplete_signature(server):
+    data = b"{}"
+    headers = {
+        "Content-Type": "application/x-amz-json-1.1",
+        "X-Amz-Target": "secretsmanager.ListSecrets",
+        "X-Amz-Date": datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ"),
+        "Authorization": "AWS4-HMAC-SHA256 garbage",
+    }
+    r = requests.post(server.url + "/", data=data, headers=headers, timeout=30)
+    assert r.status_code == 400
+    code, _, _ = raw_error(r)
+    assert code.split("#")[-1] == "IncompleteSignatureException"
+
+
+def test_raw_create_secret_without_name_is_validation_exception(server):
+    r = raw_call(server, "CreateSecret", {"SecretString": "x", "ClientRequestToken": tok()})
+    assert r.status_code == 400
+    code, message, _ = raw_error(r)
+    assert code.split("#")[-1] == "ValidationException"
+    assert message == (
+        "1 validation error detected: Value null at 'name' failed to satisfy "
+        "constraint: Member must not be null"
+    )
+
+
 def test_raw_get_secret_value_without_secret_id_is_validation_exception(server):
     r = raw_call(server, "GetSecretValue", {})
     assert r.status_code == 400
@@ -947,6 +972,18 @@ def test_put_secret_value_with_string_and_binary_is_invalid_parameter(sm, unique
     with pytest.raises(ClientError) as ei:
         sm.put_secret_value(SecretId=name, SecretString="s", SecretBinary=b"b")
     assert_error(ei, "InvalidParameterException", message_endswith=MSG_STRING_AND_BINARY)
+
+
+def test_first_version_with_custom_stages_also_gets_awscurrent(sm, unique):
+    # §5.2: "First version of a secret always also gets AWSCURRENT"
+    name = unique("putfirstcustom")
+    create(sm, name, value=None)
+    token = tok()
+    sm.put_secret_value(
+        SecretId=name, SecretString="first", ClientRequestToken=token, VersionStages=["X"]
+    )
+    assert stages(sm, name) == {token: ["AWSCURRENT", "X"]}
+    assert sm.get_secret_value(SecretId=name)["SecretString"] == "first"
 
 
 def test_put_secret_value_on_secret_without_versions_becomes_awscurrent(sm, unique):
@@ -1582,6 +1619,13 @@ def test_list_secrets_entry_uses_secret_versions_to_stages(sm, unique):
     assert isinstance(entry["LastChangedDate"], datetime)
 
 
+def test_list_secrets_name_filter_slash_finds_names_starting_with_slash(sm, unique):
+    p = "/" + unique("lsslash") + "/"
+    create(sm, p + "a")
+    got = names_with_prefix(sm, "/", extra_filters=[{"Key": "name", "Values": [p]}])
+    assert got == [p + "a"]
+
+
 def test_list_secrets_name_filter_is_case_sensitive_prefix(sm, unique):
     p = unique("lsname") + "/"
     for n in ("Alpha", "alpha2", "beta", "xalpha"):
@@ -1717,6 +1761,26 @@ def test_list_secrets_max_results_returns_next_token(sm, unique):
     r = sm.list_secrets(Filters=[{"Key": "name", "Values": [p]}], MaxResults=1)
     assert len(r["SecretList"]) <= 1
     assert r.get("NextToken")
+
+
+def test_list_secrets_max_results_over_100_is_validation_exception(sm):
+    with pytest.raises(ClientError) as ei:
+        sm.list_secrets(MaxResults=101)
+    assert_error(ei, "ValidationException")
+
+
+def test_list_secret_version_ids_max_results_over_100_is_validation_exception(sm, unique):
+    name = unique("lvmax")
+    create(sm, name)
+    with pytest.raises(ClientError) as ei:
+        sm.list_secret_version_ids(SecretId=name, MaxResults=101)
+    assert_error(ei, "ValidationException")
+
+
+def test_description_longer_than_2048_is_validation_exception(sm, unique):
+    with pytest.raises(ClientError) as ei:
+        create(sm, unique("longdesc"), Description="d" * 2049)
+    assert_error(ei, "ValidationException")
 
 
 def test_list_secrets_with_bad_next_token_is_invalid_next_token(sm):
@@ -1974,6 +2038,14 @@ def test_batch_get_secret_value_with_filters_and_max_results_pages(sm, unique):
             break
         kw["NextToken"] = r["NextToken"]
     assert sorted(got) == [p + "a", p + "b", p + "c"]
+
+
+def test_batch_get_secret_value_with_max_results_but_no_filters_is_rejected(sm, unique):
+    name = unique("batchmax")
+    create(sm, name)
+    with pytest.raises(ClientError) as ei:
+        sm.batch_get_secret_value(SecretIdList=[name], MaxResults=5)
+    assert ei.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
 def test_batch_get_secret_value_with_both_list_and_filters_is_rejected(sm, unique):
@@ -2315,6 +2387,18 @@ def test_remove_regions_from_replication_deletes_replica(sm, sm_west, unique):
     d = sm.describe_secret(SecretId=name)
     assert all(s["Region"] != "us-west-2" for s in d.get("ReplicationStatus", []))
     assert sm.get_secret_value(SecretId=name)["SecretString"] == "v"
+
+
+def test_delete_secret_of_primary_with_replicas_is_rejected(sm, sm_west, unique):
+    # §3 DeleteSecret: "A primary with replicas can't be deleted" [doc]; code not recorded
+    name = unique("repldel")
+    create(sm, name)
+    sm.replicate_secret_to_regions(SecretId=name, AddReplicaRegions=[{"Region": "us-west-2"}])
+    _wait_replica(sm_west, name)
+    with pytest.raises(ClientError) as ei:
+        sm.delete_secret(SecretId=name, RecoveryWindowInDays=7)
+    assert ei.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert "DeletedDate" not in sm.describe_secret(SecretId=name)
 
 
 def test_remove_regions_from_replication_is_idempotent(sm, unique):

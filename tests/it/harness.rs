@@ -63,7 +63,13 @@ impl TestServer {
                 .await
                 .unwrap();
         });
-        TestServer { endpoint, app, data_dir, shutdown: Some(tx), task: Some(task) }
+        TestServer {
+            endpoint,
+            app,
+            data_dir,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
     }
 
     pub fn client(&self) -> Client {
@@ -102,7 +108,8 @@ pub fn client_with_keys(endpoint: &str, region: &str, id: &str, secret: &str) ->
 /// A PostgreSQL database of its own for one test, or `None` (with a note) where there is no
 /// server. In CI (`CI` set) a missing server fails the test instead.
 pub async fn postgres_url(test: &str) -> Option<String> {
-    let base = std::env::var("TUMBLER_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let base = std::env::var("TUMBLER_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
     let admin_url = format!("{base}/postgres");
     use sqlx::Connection;
     let mut conn = match sqlx::PgConnection::connect(&admin_url).await {
@@ -111,18 +118,29 @@ pub async fn postgres_url(test: &str) -> Option<String> {
             if std::env::var_os("CI").is_some() {
                 panic!("PostgreSQL is required in CI but {admin_url} is unreachable: {e}");
             }
-            eprintln!("SKIPPED {test}: no PostgreSQL at {admin_url} ({e}); set TUMBLER_TEST_POSTGRES_URL to run it");
+            eprintln!(
+                "SKIPPED {test}: no PostgreSQL at {admin_url} ({e}); set TUMBLER_TEST_POSTGRES_URL to run it"
+            );
             return None;
         }
     };
-    let db = format!("tumbler_it_{}_{}", test, uuid::Uuid::new_v4().simple()).chars().take(60).collect::<String>();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{db}\""))).execute(&mut conn).await.unwrap();
+    let db = format!("tumbler_it_{}_{}", test, uuid::Uuid::new_v4().simple())
+        .chars()
+        .take(60)
+        .collect::<String>();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{db}\"")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
     Some(format!("{base}/{db}"))
 }
 
 /// A unique secret name for a test.
 pub fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
 }
 
 /// The `tumbler` binary built for these tests.
@@ -136,7 +154,9 @@ where
     E: aws_sdk_secretsmanager::error::ProvideErrorMetadata + std::fmt::Debug,
     R: std::fmt::Debug,
 {
-    let meta = e.as_service_error().map(|s| (s.code().map(str::to_owned), s.message().map(str::to_owned)));
+    let meta = e
+        .as_service_error()
+        .map(|s| (s.code().map(str::to_owned), s.message().map(str::to_owned)));
     match meta {
         Some((code, message)) => (code.unwrap_or_default(), message.unwrap_or_default()),
         None => (format!("not a service error: {e:?}"), String::new()),

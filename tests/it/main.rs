@@ -4,3 +4,5 @@
 mod harness;
 
 mod conformance;
+mod sigv4_oracle;
+mod sigv4_vectors;
