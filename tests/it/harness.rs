@@ -26,7 +26,7 @@ pub struct TestServer {
     pub endpoint: String,
     /// The server's state, for driving background work (purges) directly.
     pub app: Arc<tumbler::api::App>,
-    pub data_dir: tempfile::TempDir,
+    _data_dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -66,7 +66,7 @@ impl TestServer {
         TestServer {
             endpoint,
             app,
-            data_dir,
+            _data_dir: data_dir,
             shutdown: Some(tx),
             task: Some(task),
         }
@@ -160,5 +160,179 @@ where
     match meta {
         Some((code, message)) => (code.unwrap_or_default(), message.unwrap_or_default()),
         None => (format!("not a service error: {e:?}"), String::new()),
+    }
+}
+
+/// A `tumbler serve` process, for tests that kill it or read its logs.
+pub struct ChildServer {
+    pub child: std::process::Child,
+    pub endpoint: String,
+    pub log_path: PathBuf,
+}
+
+impl ChildServer {
+    /// Starts the binary on a free port with the test admin key, logging to `log_path`, and
+    /// waits until `/health` answers.
+    pub async fn spawn(
+        data_dir: &std::path::Path,
+        extra_args: &[&str],
+        extra_env: &[(&str, &str)],
+    ) -> ChildServer {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let log_path = data_dir.with_extension(format!("{port}.log"));
+        let log = std::fs::File::create(&log_path).unwrap();
+        let mut cmd = std::process::Command::new(tumbler_bin());
+        cmd.arg("serve")
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(extra_args)
+            .env("TUMBLER_ADMIN_ACCESS_KEY_ID", ACCESS_KEY_ID)
+            .env("TUMBLER_ADMIN_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
+            .env_remove("TUMBLER_DATABASE_URL")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log);
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().unwrap();
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let server = ChildServer {
+            child,
+            endpoint,
+            log_path,
+        };
+        server.wait_healthy().await;
+        server
+    }
+
+    async fn wait_healthy(&self) {
+        let client = reqwest::Client::new();
+        for _ in 0..300 {
+            if let Ok(r) = client.get(format!("{}/health", self.endpoint)).send().await {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!(
+            "server did not become healthy: {}",
+            std::fs::read_to_string(&self.log_path).unwrap_or_default()
+        );
+    }
+
+    pub fn client(&self) -> Client {
+        client_for(&self.endpoint, "us-east-1")
+    }
+
+    /// SIGKILL: no chance to flush or finish anything.
+    pub fn kill_9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// SIGTERM, then wait for a graceful exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        self.child.wait().unwrap()
+    }
+}
+
+/// A raw request to the server, signed by `aws-sigv4` the way botocore signs.
+pub async fn signed_post(
+    endpoint: &str,
+    target: Option<&str>,
+    content_type: Option<&str>,
+    body: &[u8],
+    secret: &str,
+) -> reqwest::Response {
+    signed_post_at(
+        endpoint,
+        target,
+        content_type,
+        body,
+        ACCESS_KEY_ID,
+        secret,
+        std::time::SystemTime::now(),
+    )
+    .await
+}
+
+pub async fn signed_post_at(
+    endpoint: &str,
+    target: Option<&str>,
+    content_type: Option<&str>,
+    body: &[u8],
+    access_key_id: &str,
+    secret: &str,
+    time: std::time::SystemTime,
+) -> reqwest::Response {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    let host = endpoint.trim_start_matches("http://").to_owned();
+    let mut headers: Vec<(String, String)> = vec![("host".into(), host)];
+    if let Some(t) = target {
+        headers.push(("x-amz-target".into(), t.into()));
+    }
+    if let Some(ct) = content_type {
+        headers.push(("content-type".into(), ct.into()));
+    }
+    let identity = Credentials::new(access_key_id, secret, None, None, "raw").into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("us-east-1")
+        .name("secretsmanager")
+        .time(time)
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap()
+        .into();
+    let url = format!("{endpoint}/");
+    let signable = SignableRequest::new(
+        "POST",
+        url.clone(),
+        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        SignableBody::Bytes(body),
+    )
+    .unwrap();
+    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+    let mut request = http::Request::builder()
+        .method("POST")
+        .uri(&url)
+        .body(())
+        .unwrap();
+    for (k, v) in &headers {
+        request.headers_mut().insert(
+            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            http::HeaderValue::from_str(v).unwrap(),
+        );
+    }
+    instructions.apply_to_request_http1x(&mut request);
+    let mut builder = reqwest::Client::new().post(&url).body(body.to_vec());
+    for (k, v) in request.headers() {
+        if k.as_str() != "host" {
+            builder = builder.header(k.as_str(), v.as_bytes());
+        }
+    }
+    builder.send().await.unwrap()
+}
+
+impl Drop for ChildServer {
+    /// A failing test must not leave its server running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

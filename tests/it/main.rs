@@ -4,5 +4,8 @@
 mod harness;
 
 mod conformance;
+mod durability;
+mod protocol;
+mod secrecy;
 mod sigv4_oracle;
 mod sigv4_vectors;
