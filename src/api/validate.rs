@@ -94,13 +94,13 @@ impl Constraints {
     }
 
     pub fn one_of(&mut self, member: &str, value: Option<&str>, allowed: &[&str]) -> &mut Self {
-        if let Some(v) = value {
-            if !allowed.contains(&v) {
-                self.violations.push(format!(
+        if let Some(v) = value
+            && !allowed.contains(&v)
+        {
+            self.violations.push(format!(
                     "Value '{v}' at '{member}' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
                     allowed.join(", ")
                 ));
-            }
         }
         self
     }
@@ -113,12 +113,12 @@ impl Constraints {
         pattern: &str,
         ok: impl Fn(&str) -> bool,
     ) -> &mut Self {
-        if let Some(v) = value {
-            if !ok(v) {
-                self.violations.push(format!(
+        if let Some(v) = value
+            && !ok(v)
+        {
+            self.violations.push(format!(
                     "Value '{v}' at '{member}' failed to satisfy constraint: Member must satisfy regular expression pattern: {pattern}"
                 ));
-            }
         }
         self
     }

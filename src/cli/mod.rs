@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -96,6 +96,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Serve(args) => {
+            let args = *args;
             let config = Config::load(args.overrides()).map_err(|e| e.to_string())?;
             crate::telemetry::init_logging(config.log_format);
             let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -243,19 +243,19 @@ impl Secret {
         // RotationAbandoned: a hand-made new current value drops AWSPENDING wherever it is,
         // unless the call itself labels its version AWSPENDING (a rotation's createSecret).
         let mut abandoned = None;
-        if labels.contains(AWSCURRENT) && !labels.contains(AWSPENDING) {
-            if let Some(p) = self
+        if labels.contains(AWSCURRENT)
+            && !labels.contains(AWSPENDING)
+            && let Some(p) = self
                 .versions
                 .iter()
                 .position(|v| v.stages.contains(AWSPENDING))
-            {
-                // AWSPENDING left on the current version marks a finished rotation, not one
-                // in flight: dropping it abandons nothing.
-                if !self.versions[p].stages.contains(AWSCURRENT) {
-                    abandoned = Some(self.versions[p].id.clone());
-                }
-                self.versions[p].stages.remove(AWSPENDING);
+        {
+            // AWSPENDING left on the current version marks a finished rotation, not one
+            // in flight: dropping it abandons nothing.
+            if !self.versions[p].stages.contains(AWSCURRENT) {
+                abandoned = Some(self.versions[p].id.clone());
             }
+            self.versions[p].stages.remove(AWSPENDING);
         }
         for label in &labels {
             self.attach_label(label, idx);
@@ -351,21 +351,21 @@ impl Secret {
         let holder = self.version_with_stage(label).map(|v| v.id.clone());
         match move_to {
             Some(target) => {
-                if let Some(h) = &holder {
-                    if h != target {
-                        match remove_from {
-                            None => {
-                                return Err(Error::InvalidParameter(format!(
-                                    "The parameter RemoveFromVersionId can't be empty. Staging label {label} is currently attached to version {h}, so you must explicitly reference that version in RemoveFromVersionId."
-                                )));
-                            }
-                            Some(r) if r != h => {
-                                return Err(Error::InvalidParameter(format!(
-                                    "The parameter RemoveFromVersionId doesn't match the version that holds the staging label. Staging label {label} is currently attached to version {h}, so you must explicitly reference that version in RemoveFromVersionId."
-                                )));
-                            }
-                            Some(_) => {}
+                if let Some(h) = &holder
+                    && h != target
+                {
+                    match remove_from {
+                        None => {
+                            return Err(Error::InvalidParameter(format!(
+                                "The parameter RemoveFromVersionId can't be empty. Staging label {label} is currently attached to version {h}, so you must explicitly reference that version in RemoveFromVersionId."
+                            )));
                         }
+                        Some(r) if r != h => {
+                            return Err(Error::InvalidParameter(format!(
+                                "The parameter RemoveFromVersionId doesn't match the version that holds the staging label. Staging label {label} is currently attached to version {h}, so you must explicitly reference that version in RemoveFromVersionId."
+                            )));
+                        }
+                        Some(_) => {}
                     }
                 }
                 let idx = self.version_index(target).expect("checked above");

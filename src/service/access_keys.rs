@@ -62,11 +62,11 @@ impl Service {
             Err(StoreError::AlreadyExists) => {
                 // The same id with another secret (changed env vars) must not leave the old
                 // secret working: replace it.
-                if let Some((_, existing)) = self.access_key_secret(&key.access_key_id).await? {
-                    if existing.as_slice() != key.secret_access_key.as_bytes() {
-                        self.store.delete_access_key(&key.access_key_id).await?;
-                        self.store.insert_access_key(&record).await?;
-                    }
+                if let Some((_, existing)) = self.access_key_secret(&key.access_key_id).await?
+                    && existing.as_slice() != key.secret_access_key.as_bytes()
+                {
+                    self.store.delete_access_key(&key.access_key_id).await?;
+                    self.store.insert_access_key(&record).await?;
                 }
                 Ok(false)
             }

@@ -92,10 +92,9 @@ impl Service {
                 .store
                 .find_secret(region, Lookup::Name(primary.name.as_str()))
                 .await?
+                && row.replica_of.as_deref() == Some(primary.id.as_str())
             {
-                if row.replica_of.as_deref() == Some(primary.id.as_str()) {
-                    self.store.delete_secret(&row.id).await?;
-                }
+                self.store.delete_secret(&row.id).await?;
             }
         }
         let (secret, ()) = self

@@ -30,13 +30,14 @@ impl Service {
             ));
         };
         let secret = self.resolve_writable(p, input.secret_id).await?;
-        if let Some(rules) = &input.rotation_rules {
-            if rules.automatically_after_days.is_some() && rules.schedule_expression.is_some() {
-                return Err(Error::InvalidParameter(
-                    "You cannot specify both rotation frequency and schedule expression together."
-                        .into(),
-                ));
-            }
+        if let Some(rules) = &input.rotation_rules
+            && rules.automatically_after_days.is_some()
+            && rules.schedule_expression.is_some()
+        {
+            return Err(Error::InvalidParameter(
+                "You cannot specify both rotation frequency and schedule expression together."
+                    .into(),
+            ));
         }
         let lambda = input
             .rotation_lambda_arn

@@ -176,14 +176,14 @@ impl Service {
                 "You can't create this secret because a secret with this name is already scheduled for deletion.".into(),
             ));
         }
-        if let (Some(version), Some(value)) = (existing.version(token), value) {
-            if let Some(sealed) = &version.value {
-                let stored = self.open(&existing.arn.0, token, sealed)?;
-                if stored.ct_eq(value) {
-                    return Ok((existing.clone(), Some(token.to_owned())));
-                }
-                return Err(token_in_use(token, &existing.arn));
+        if let (Some(version), Some(value)) = (existing.version(token), value)
+            && let Some(sealed) = &version.value
+        {
+            let stored = self.open(&existing.arn.0, token, sealed)?;
+            if stored.ct_eq(value) {
+                return Ok((existing.clone(), Some(token.to_owned())));
             }
+            return Err(token_in_use(token, &existing.arn));
         }
         Err(Error::ResourceExists(format!(
             "The operation failed because the secret {} already exists.",
@@ -221,12 +221,12 @@ impl Service {
                 let v = view.version(id).filter(|v| v.value.is_some()).ok_or_else(|| {
                     Error::ResourceNotFound(format!("Secrets Manager can't find the specified secret value for VersionId: {id}"))
                 })?;
-                if let Some(stage) = stage {
-                    if !v.stages.contains(stage) {
-                        return Err(Error::InvalidRequest(
+                if let Some(stage) = stage
+                    && !v.stages.contains(stage)
+                {
+                    return Err(Error::InvalidRequest(
                             "You provided a VersionStage that is not associated to the provided VersionId.".into(),
                         ));
-                    }
                 }
                 v
             }
@@ -395,17 +395,17 @@ impl Service {
         stages: Option<&[String]>,
         now: Millis,
     ) -> Result<PutOutcome> {
-        if let Some(existing) = secret.version(token) {
-            if let Some(stored) = &existing.value {
-                let stored = self.open(&secret.arn.0, token, stored)?;
-                if stored.ct_eq(value) {
-                    return Ok(PutOutcome {
-                        stages: existing.stages.clone(),
-                        abandoned_rotation_of: None,
-                    });
-                }
-                return Err(token_in_use(token, &secret.arn));
+        if let Some(existing) = secret.version(token)
+            && let Some(stored) = &existing.value
+        {
+            let stored = self.open(&secret.arn.0, token, stored)?;
+            if stored.ct_eq(value) {
+                return Ok(PutOutcome {
+                    stages: existing.stages.clone(),
+                    abandoned_rotation_of: None,
+                });
             }
+            return Err(token_in_use(token, &secret.arn));
         }
         secret.put_value(token, sealed.clone(), stages, now)
     }
@@ -432,11 +432,11 @@ impl Service {
                 if let Some((token, value, sealed)) = &new_value {
                     self.apply_value(secret, token, value, sealed, None, now)?;
                 }
-                if let Some(d) = description {
-                    if secret.description.as_deref() != Some(d) {
-                        secret.description = Some(d.to_owned());
-                        secret.last_changed_at = now;
-                    }
+                if let Some(d) = description
+                    && secret.description.as_deref() != Some(d)
+                {
+                    secret.description = Some(d.to_owned());
+                    secret.last_changed_at = now;
                 }
                 if let Some(k) = kms_key_id {
                     // An empty KmsKeyId goes back to the default key (spec §3 UpdateSecret).

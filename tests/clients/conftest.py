@@ -6,7 +6,11 @@ One server is started per test session:
     $TUMBLER_BIN serve --listen 127.0.0.1:<port> --data-dir <tmpdir>
 
 TUMBLER_BIN defaults to /work/main/target/debug/tumbler.  Server output goes to
-<tmpdir>/server.log.  Tests share the server, so every test uses unique names.
+<tmpdir>/server.log (set TUMBLER_KEEP_TMP=1 to keep it).  Tests share the server,
+so every test uses unique names.
+
+Needs: pytest, boto3, requests and the aws CLI (v1, `pip install awscli`).
+Run:   TUMBLER_BIN=/path/to/tumbler python3 -m pytest tests/clients -q
 """
 
 import json

@@ -21,7 +21,10 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from conftest import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
+# Same values as conftest.py (kept here so the module does not import conftest).
+ACCESS_KEY_ID = "AKIATUMBLERTEST00001"
+SECRET_ACCESS_KEY = "tumbler-test-secret-key-0000000000000000"
+REGION = "us-east-1"
 
 # ---------------------------------------------------------------------------
 # Texts from the spec (§7)
@@ -381,6 +384,24 @@ def test_raw_request_signed_ten_minutes_ahead_is_signature_not_yet_current(serve
     ), message
 
 
+def test_raw_request_signing_extra_headers_is_accepted(server):
+    # §1.4: other SDKs sign more headers; the server must verify exactly SignedHeaders.
+    data = b"{}"
+    headers = {
+        "Content-Type": "application/x-amz-json-1.1",
+        "X-Amz-Target": "secretsmanager.ListSecrets",
+        "X-Amz-Content-Sha256": __import__("hashlib").sha256(data).hexdigest(),
+        "X-Amz-Api-Version": "2017-10-17",
+    }
+    req = AWSRequest(method="POST", url=server.url + "/", data=data, headers=headers)
+    SigV4Auth(Credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY), "secretsmanager", REGION).add_auth(req)
+    auth = req.headers["Authorization"]
+    assert "x-amz-api-version" in auth and "x-amz-content-sha256" in auth
+    r = requests.post(server.url + "/", data=data, headers=dict(req.headers.items()), timeout=30)
+    assert r.status_code == 200, r.text
+    assert "SecretList" in r.json()
+
+
 def test_raw_malformed_authorization_header_is_incomplete_signature(server):
     data = b"{}"
     headers = {
@@ -556,6 +577,17 @@ def test_create_secret_with_same_token_and_same_value_is_idempotent(sm, unique):
     assert r2["Name"] == name
     assert r2["VersionId"] == token
     assert [v["VersionId"] for v in versions(sm, name, include_deprecated=True)] == [token]
+
+
+def test_create_secret_replay_after_new_versions_changes_nothing(sm, unique):
+    name = unique("idemreplay")
+    t0, t1 = tok(), tok()
+    arn = create(sm, name, value="zero", token=t0)["ARN"]
+    sm.put_secret_value(SecretId=name, SecretString="one", ClientRequestToken=t1)
+    r = create(sm, name, value="zero", token=t0)
+    assert r["ARN"] == arn and r["VersionId"] == t0
+    assert stages(sm, name) == {t0: ["AWSPREVIOUS"], t1: ["AWSCURRENT"]}
+    assert sm.get_secret_value(SecretId=name)["SecretString"] == "one"
 
 
 def test_create_secret_with_same_token_and_other_value_is_resource_exists(sm, unique):
@@ -931,6 +963,29 @@ def test_put_secret_value_with_same_token_and_same_value_is_a_no_op(sm, unique):
     assert sm.get_secret_value(SecretId=name, VersionStage="AWSPREVIOUS")["SecretString"] == "one"
 
 
+def test_put_secret_value_replay_of_older_version_returns_its_current_labels(sm, unique):
+    # §5.2: the no-op returns {ARN, Name, VersionId, VersionStages} of that version
+    name = unique("putreplay")
+    t0, t1, t2 = tok(), tok(), tok()
+    create(sm, name, value="zero", token=t0)
+    sm.put_secret_value(SecretId=name, SecretString="one", ClientRequestToken=t1)
+    sm.put_secret_value(SecretId=name, SecretString="two", ClientRequestToken=t2)
+    r = sm.put_secret_value(SecretId=name, SecretString="one", ClientRequestToken=t1)
+    assert r["VersionId"] == t1
+    assert r["VersionStages"] == ["AWSPREVIOUS"]
+    assert stages(sm, name) == {t1: ["AWSPREVIOUS"], t2: ["AWSCURRENT"]}
+
+
+def test_same_client_request_token_can_be_used_in_two_secrets(sm, unique):
+    token = tok()
+    a, b = unique("tokshare"), unique("tokshare")
+    create(sm, a, value="a", token=token)
+    r = create(sm, b, value="b", token=token)
+    assert r["VersionId"] == token
+    assert sm.get_secret_value(SecretId=a)["SecretString"] == "a"
+    assert sm.get_secret_value(SecretId=b)["SecretString"] == "b"
+
+
 def test_put_secret_value_with_same_token_and_other_value_is_resource_exists(sm, unique):
     name = unique("putidem")
     arn = create(sm, name, value="one")["ARN"]
@@ -1058,6 +1113,16 @@ def test_put_secret_value_with_explicit_awscurrent_makes_old_current_awsprevious
     assert stages(sm, name) == {ta: ["AWSPREVIOUS"], tb: ["AWSCURRENT", "PUT0"]}
 
 
+def test_put_secret_value_with_more_than_20_stages_is_validation_exception(sm, unique):
+    name = unique("manystages")
+    create(sm, name)
+    with pytest.raises(ClientError) as ei:
+        sm.put_secret_value(
+            SecretId=name, SecretString="x", VersionStages=[f"L{i}" for i in range(21)]
+        )
+    assert_error(ei, "ValidationException")
+
+
 def test_version_stage_lists_come_back_sorted(sm, unique):
     name = unique("sorted")
     t0, t1 = tok(), tok()
@@ -1149,6 +1214,17 @@ def test_update_secret_with_same_token_and_same_value_returns_token_as_version_i
     r = sm.update_secret(SecretId=name, SecretString="two", ClientRequestToken=token)
     assert r["VersionId"] == token
     assert len(versions(sm, name, include_deprecated=True)) == 2
+
+
+def test_update_secret_replay_does_not_move_awscurrent_back(sm, unique):
+    name = unique("updreplay")
+    t0, t1, t2 = tok(), tok(), tok()
+    create(sm, name, value="zero", token=t0)
+    sm.update_secret(SecretId=name, SecretString="one", ClientRequestToken=t1)
+    sm.update_secret(SecretId=name, SecretString="two", ClientRequestToken=t2)
+    r = sm.update_secret(SecretId=name, SecretString="one", ClientRequestToken=t1)
+    assert r["VersionId"] == t1
+    assert stages(sm, name) == {t1: ["AWSPREVIOUS"], t2: ["AWSCURRENT"]}
 
 
 def test_update_secret_with_same_token_and_other_value_is_resource_exists(sm, unique):
