@@ -1,1 +1,298 @@
-fn main() {}
+//! GetSecretValue throughput and latency, beside `GET /health` on the same server as the
+//! baseline of its HTTP stack. Signature verification is on: each GetSecretValue request is
+//! signed once by `aws-sigv4` and replayed (the server verifies every one).
+//!
+//! `cargo bench --bench throughput` runs SQLite, and PostgreSQL when one answers at
+//! TUMBLER_TEST_POSTGRES_URL (default postgres://postgres@127.0.0.1:5432). Knobs:
+//! BENCH_SECONDS (per round, default 5), BENCH_CONCURRENCY (default 32), BENCH_ROUNDS
+//! (default 3). The load generator shares the machine with the server, as a sidecar would.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use tumbler::config::{Config, FileConfig, Overrides};
+use tumbler::server::Tumbler;
+use zeroize::Zeroizing;
+
+const KEY_ID: &str = "AKIATUMBLERBENCH0001";
+const SECRET: &str = "tumbler-bench-secret-key-000000000000000";
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Round {
+    requests: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Round {
+    fn rps(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn percentile(&self, p: f64) -> Duration {
+        let mut l = self.latencies.clone();
+        l.sort();
+        l[((l.len() as f64 - 1.0) * p).round() as usize]
+    }
+}
+
+/// A request ready to send: method, url, headers, body.
+#[derive(Clone)]
+struct Prepared {
+    url: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    post: bool,
+}
+
+fn presign_get_secret_value(endpoint: &str, secret_id: &str) -> Prepared {
+    let host = endpoint.trim_start_matches("http://").to_owned();
+    let body = format!(r#"{{"SecretId":"{secret_id}"}}"#).into_bytes();
+    let headers = vec![
+        ("host".to_owned(), host),
+        (
+            "content-type".to_owned(),
+            "application/x-amz-json-1.1".to_owned(),
+        ),
+        (
+            "x-amz-target".to_owned(),
+            "secretsmanager.GetSecretValue".to_owned(),
+        ),
+    ];
+    let identity = Credentials::new(KEY_ID, SECRET, None, None, "bench").into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("us-east-1")
+        .name("secretsmanager")
+        .time(SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap()
+        .into();
+    let url = format!("{endpoint}/");
+    let signable = SignableRequest::new(
+        "POST",
+        url.clone(),
+        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        SignableBody::Bytes(&body),
+    )
+    .unwrap();
+    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+    let mut all: Vec<(String, String)> = headers.into_iter().filter(|(k, _)| k != "host").collect();
+    for (k, v) in instructions.headers() {
+        all.push((k.to_owned(), v.to_owned()));
+    }
+    Prepared {
+        url,
+        headers: all,
+        body,
+        post: true,
+    }
+}
+
+async fn run_round(
+    client: &reqwest::Client,
+    req: &Prepared,
+    concurrency: usize,
+    seconds: f64,
+) -> Round {
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let client = client.clone();
+        let req = req.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(100_000);
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let mut b = if req.post {
+                    client.post(&req.url).body(req.body.clone())
+                } else {
+                    client.get(&req.url)
+                };
+                for (k, v) in &req.headers {
+                    b = b.header(k, v);
+                }
+                let r = b.send().await.expect("request");
+                assert!(r.status().is_success(), "{}", r.status());
+                let _ = r.bytes().await.expect("body");
+                latencies.push(t.elapsed());
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await.unwrap());
+    }
+    Round {
+        requests: latencies.len(),
+        elapsed: started.elapsed(),
+        latencies,
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+async fn bench_backend(label: &str, database_url: Option<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::merge(
+        FileConfig::default(),
+        Overrides {
+            data_dir: Some(dir.path().to_path_buf()),
+            database_url,
+            admin_access_key_id: Some(KEY_ID.into()),
+            admin_secret_access_key: Some(Zeroizing::new(SECRET.into())),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let tumbler = Tumbler::open(&config).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(tumbler.serve(listener, async {
+        let _ = rx.await;
+    }));
+
+    // One secret with a realistic value and a few versions behind it.
+    let sdk = aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+            .endpoint_url(&endpoint)
+            .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(KEY_ID, SECRET, None, None, "bench"))
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .build(),
+    );
+    let name = "bench/db";
+    sdk.create_secret()
+        .name(name)
+        .secret_string(r#"{"username":"app","password":"x"}"#)
+        .send()
+        .await
+        .unwrap();
+    for i in 0..3 {
+        sdk.put_secret_value()
+            .secret_id(name)
+            .secret_string(format!(r#"{{"username":"app","password":"{i}"}}"#))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let seconds: f64 = env_or("BENCH_SECONDS", 5.0);
+    let concurrency: usize = env_or("BENCH_CONCURRENCY", 32);
+    let rounds: usize = env_or("BENCH_ROUNDS", 3);
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .unwrap();
+    let health = Prepared {
+        url: format!("{endpoint}/health"),
+        headers: vec![],
+        body: vec![],
+        post: false,
+    };
+    let get = presign_get_secret_value(&endpoint, name);
+    // Warm up both paths.
+    run_round(&client, &health, concurrency, 0.5).await;
+    run_round(&client, &get, concurrency, 0.5).await;
+
+    let (mut h_rps, mut h_p50, mut h_p99, mut g_rps, mut g_p50, mut g_p99) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for _ in 0..rounds {
+        // Alternate, so drift on a shared machine hits both alike.
+        let h = run_round(&client, &health, concurrency, seconds).await;
+        let g = run_round(&client, &get, concurrency, seconds).await;
+        h_rps.push(h.rps());
+        h_p50.push(h.percentile(0.50).as_secs_f64() * 1e3);
+        h_p99.push(h.percentile(0.99).as_secs_f64() * 1e3);
+        g_rps.push(g.rps());
+        g_p50.push(g.percentile(0.50).as_secs_f64() * 1e3);
+        g_p99.push(g.percentile(0.99).as_secs_f64() * 1e3);
+    }
+    let (hr, gr) = (median(h_rps), median(g_rps));
+    println!("== {label}: {rounds} rounds of {seconds}s, {concurrency} connections, medians");
+    println!(
+        "  GET /health      {hr:>9.0} req/s   p50 {:>6.3} ms   p99 {:>6.3} ms",
+        median(h_p50),
+        median(h_p99)
+    );
+    println!(
+        "  GetSecretValue   {gr:>9.0} req/s   p50 {:>6.3} ms   p99 {:>6.3} ms",
+        median(g_p50),
+        median(g_p99)
+    );
+    println!(
+        "  GetSecretValue / health throughput: {:.1}%",
+        100.0 * gr / hr
+    );
+
+    let _ = tx.send(());
+    let _ = server.await;
+}
+
+async fn postgres_url() -> Option<String> {
+    use sqlx::Connection;
+    let base = std::env::var("TUMBLER_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let mut conn = sqlx::PgConnection::connect(&format!("{base}/postgres"))
+        .await
+        .ok()?;
+    let db = format!("tumbler_bench_{}", uuid::Uuid::new_v4().simple());
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{db}\"")))
+        .execute(&mut conn)
+        .await
+        .ok()?;
+    Some(format!("{base}/{db}"))
+}
+
+async fn drop_database(url: &str) {
+    use sqlx::Connection;
+    let Some((base, db)) = url.rsplit_once('/') else {
+        return;
+    };
+    if let Ok(mut conn) = sqlx::PgConnection::connect(&format!("{base}/postgres")).await {
+        let sql = format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)");
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await;
+    }
+}
+
+fn main() {
+    // `cargo test --all-targets` runs benches in test mode: a quick smoke run is enough there.
+    if std::env::args().any(|a| a == "--test") || std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    // Logging as `tumbler serve` sets it up (info level), so span costs are counted.
+    tumbler::telemetry::init_logging(tumbler::telemetry::LogFormat::Text);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        bench_backend("SQLite", None).await;
+        match postgres_url().await {
+            Some(url) => {
+                bench_backend("PostgreSQL", Some(url.clone())).await;
+                drop_database(&url).await;
+            }
+            None => println!(
+                "== PostgreSQL: SKIPPED (no server at TUMBLER_TEST_POSTGRES_URL or 127.0.0.1:5432)"
+            ),
+        }
+    });
+}

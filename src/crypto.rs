@@ -32,7 +32,10 @@ pub enum CryptoError {
 
 /// The 32-byte key every data key is wrapped with. Zeroized on drop; never printed.
 #[derive(Clone)]
-pub struct MasterKey(Zeroizing<[u8; 32]>);
+pub struct MasterKey {
+    /// The expanded key schedule, made once: every seal and open uses it. Zeroized on drop.
+    cipher: Aes256Gcm,
+}
 
 impl fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -42,13 +45,16 @@ impl fmt::Debug for MasterKey {
 
 impl MasterKey {
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        MasterKey(Zeroizing::new(bytes))
+        let bytes = Zeroizing::new(bytes);
+        MasterKey {
+            cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(bytes.as_ref())),
+        }
     }
 
     pub fn generate() -> Self {
         let mut k = Zeroizing::new([0u8; 32]);
         rand::rng().fill_bytes(k.as_mut());
-        MasterKey(k)
+        MasterKey::from_bytes(*k)
     }
 
     /// Reads the key file, or creates it (mode 0600, 32 random bytes) when `create` and it is
@@ -67,23 +73,23 @@ impl MasterKey {
                 Ok((MasterKey::from_bytes(arr), false))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
-                let key = MasterKey::generate();
+                let mut raw = Zeroizing::new([0u8; 32]);
+                rand::rng().fill_bytes(raw.as_mut());
                 let mut opts = std::fs::OpenOptions::new();
                 opts.write(true).create_new(true);
                 #[cfg(unix)]
                 std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
                 let mut f = opts.open(path).map_err(|e| err(e.to_string()))?;
-                f.write_all(key.0.as_ref())
-                    .map_err(|e| err(e.to_string()))?;
+                f.write_all(raw.as_ref()).map_err(|e| err(e.to_string()))?;
                 f.sync_all().map_err(|e| err(e.to_string()))?;
-                Ok((key, true))
+                Ok((MasterKey::from_bytes(*raw), true))
             }
             Err(e) => Err(err(e.to_string())),
         }
     }
 
-    fn cipher(&self) -> Aes256Gcm {
-        Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(self.0.as_ref()))
+    fn cipher(&self) -> &Aes256Gcm {
+        &self.cipher
     }
 
     /// Encrypts `plaintext` under a fresh data key bound to `aad`.

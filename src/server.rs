@@ -102,6 +102,7 @@ impl Tumbler {
                 ..Default::default()
             },
             metrics: Metrics::new(),
+            signing_keys: Default::default(),
         });
         Ok(Tumbler {
             app,

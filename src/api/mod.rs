@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -55,6 +54,7 @@ pub struct App {
     pub service: Service,
     pub config: ApiConfig,
     pub metrics: Metrics,
+    pub signing_keys: sigv4::SigningKeyCache,
 }
 
 pub fn router(app: Arc<App>) -> Router {
@@ -75,15 +75,15 @@ pub fn record_secret_id(secret_id: Option<&str>) {
     }
 }
 
-async fn aws_request(
-    State(app): State<Arc<App>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+async fn aws_request(State(app): State<Arc<App>>, request: axum::extract::Request) -> Response {
     let started = Instant::now();
-    let request_id = uuid::Uuid::new_v4().to_string();
+    // Taken apart rather than extracted piecewise, which would copy the headers.
+    let (parts, body) = request.into_parts();
+    let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
+    // From the thread's CSPRNG rather than a system call per request.
+    let request_id = uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .to_string();
     let operation = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -194,7 +194,7 @@ async fn authenticate(
         auth: &auth,
         amz_date: &amz_date,
     }
-    .verify(&secret)?;
+    .verify_with_key(&app.signing_keys.key_for(&auth, &secret))?;
     Ok(Principal::authenticated(
         auth.access_key_id,
         user,

@@ -331,6 +331,55 @@ pub fn payload_hash(headers: &HeaderMap, body: &[u8]) -> String {
     }
 }
 
+/// Signing keys already derived, by (access key id, date, region): a key is valid for a day and
+/// a Region, and deriving it costs four HMACs per request otherwise. Each entry keeps the secret
+/// it came from, so a changed secret never matches a stale key.
+#[derive(Default)]
+pub struct SigningKeyCache {
+    entries: std::sync::Mutex<std::collections::HashMap<(String, String, String), CachedKey>>,
+}
+
+struct CachedKey {
+    secret: zeroize::Zeroizing<Vec<u8>>,
+    key: zeroize::Zeroizing<[u8; 32]>,
+}
+
+/// Entries beyond this are dropped wholesale (they are cheap to derive again).
+const SIGNING_KEY_CACHE_MAX: usize = 10_000;
+
+impl SigningKeyCache {
+    pub fn key_for(
+        &self,
+        auth: &AuthorizationHeader,
+        secret: &[u8],
+    ) -> zeroize::Zeroizing<[u8; 32]> {
+        let id = (
+            auth.access_key_id.clone(),
+            auth.date.clone(),
+            auth.region.clone(),
+        );
+        let mut entries = self.entries.lock().expect("signing key cache");
+        if let Some(c) = entries.get(&id)
+            && c.secret.len() == secret.len()
+            && bool::from(c.secret.as_slice().ct_eq(secret))
+        {
+            return c.key.clone();
+        }
+        let key = signing_key(secret, &auth.date, &auth.region, &auth.service);
+        if entries.len() >= SIGNING_KEY_CACHE_MAX {
+            entries.clear();
+        }
+        entries.insert(
+            id,
+            CachedKey {
+                secret: zeroize::Zeroizing::new(secret.to_vec()),
+                key: key.clone(),
+            },
+        );
+        key
+    }
+}
+
 /// Everything needed to check one request's signature once the secret key is known.
 pub struct SignedRequest<'a> {
     pub method: &'a str,
@@ -346,6 +395,17 @@ impl SignedRequest<'_> {
     /// Recomputes the signature with `secret_access_key` and compares in constant time.
     pub fn verify(&self, secret_access_key: &[u8]) -> Result<(), AuthError> {
         let a = self.auth;
+        self.verify_with_key(&signing_key(
+            secret_access_key,
+            &a.date,
+            &a.region,
+            &a.service,
+        ))
+    }
+
+    /// As [`verify`](Self::verify), with the signing key already derived.
+    pub fn verify_with_key(&self, key: &[u8; 32]) -> Result<(), AuthError> {
+        let a = self.auth;
         let creq = canonical_request(
             self.method,
             self.path,
@@ -356,8 +416,7 @@ impl SignedRequest<'_> {
         );
         let scope = format!("{}/{}/{}/aws4_request", a.date, a.region, a.service);
         let sts = string_to_sign(self.amz_date, &scope, &creq);
-        let key = signing_key(secret_access_key, &a.date, &a.region, &a.service);
-        let expected = signature(&key, &sts);
+        let expected = signature(key, &sts);
         let given = a.signature.as_bytes();
         if expected.len() == given.len() && bool::from(expected.as_bytes().ct_eq(given)) {
             return Ok(());

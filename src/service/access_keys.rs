@@ -1,5 +1,9 @@
 //! Access keys: the admin key made on first start, and the look-up SigV4 verification needs.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use zeroize::Zeroizing;
@@ -8,6 +12,16 @@ use super::Service;
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::store::{AccessKeyRecord, StoreError};
+
+/// How long a verified access key's secret is kept in memory. A key deleted or deactivated on
+/// another node stops working here within this time.
+const ACCESS_KEY_CACHE_TTL: Duration = Duration::from_secs(10);
+
+/// Active access keys recently read from the store: SigV4 needs the secret on every request.
+#[derive(Default)]
+pub(crate) struct AccessKeyCache {
+    entries: Mutex<HashMap<String, (Instant, String, Zeroizing<Vec<u8>>)>>,
+}
 
 /// The user the first-start key belongs to.
 pub const ADMIN_USER: &str = "admin";
@@ -62,11 +76,16 @@ impl Service {
             Err(StoreError::AlreadyExists) => {
                 // The same id with another secret (changed env vars) must not leave the old
                 // secret working: replace it.
-                if let Some((_, existing)) = self.access_key_secret(&key.access_key_id).await?
+                if let Some((_, existing)) = self.read_access_key_secret(&key.access_key_id).await?
                     && existing.as_slice() != key.secret_access_key.as_bytes()
                 {
                     self.store.delete_access_key(&key.access_key_id).await?;
                     self.store.insert_access_key(&record).await?;
+                    self.access_keys
+                        .entries
+                        .lock()
+                        .expect("cache lock")
+                        .remove(&key.access_key_id);
                 }
                 Ok(false)
             }
@@ -76,6 +95,37 @@ impl Service {
 
     /// The user name and secret access key of an active access key.
     pub async fn access_key_secret(
+        &self,
+        access_key_id: &str,
+    ) -> Result<Option<(String, Zeroizing<Vec<u8>>)>> {
+        if let Some((at, user, secret)) = self
+            .access_keys
+            .entries
+            .lock()
+            .expect("cache lock")
+            .get(access_key_id)
+        {
+            if at.elapsed() < ACCESS_KEY_CACHE_TTL {
+                return Ok(Some((user.clone(), secret.clone())));
+            }
+        }
+        let found = self.read_access_key_secret(access_key_id).await?;
+        let mut entries = self.access_keys.entries.lock().expect("cache lock");
+        match &found {
+            Some((user, secret)) => {
+                entries.insert(
+                    access_key_id.to_owned(),
+                    (Instant::now(), user.clone(), secret.clone()),
+                );
+            }
+            None => {
+                entries.remove(access_key_id);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn read_access_key_secret(
         &self,
         access_key_id: &str,
     ) -> Result<Option<(String, Zeroizing<Vec<u8>>)>> {

@@ -34,6 +34,7 @@ pub struct Service {
     master_key: MasterKey,
     clock: Arc<dyn Clock>,
     account: AccountId,
+    access_keys: access_keys::AccessKeyCache,
 }
 
 impl From<StoreError> for Error {
@@ -45,8 +46,26 @@ impl From<StoreError> for Error {
 /// A secret as one Region sees it. For a replica, `view` is the primary's secret presented
 /// under the replica's ARN and Region, and `row` is the replica's own row.
 pub(crate) struct Resolved {
-    pub row: Secret,
-    pub view: Secret,
+    /// The secret as this Region shows it; shared with the store's cache, not copied.
+    pub view: Arc<Secret>,
+    /// For a replica, its own row; the view shows its primary's data under its ARN.
+    pub replica_row: Option<Arc<Secret>>,
+}
+
+impl Resolved {
+    /// The row the lookup found: the replica's own, or the secret itself.
+    pub fn row(&self) -> &Secret {
+        self.replica_row.as_deref().unwrap_or(&self.view)
+    }
+
+    /// The row, to change: copied only if a cache still shares it.
+    pub fn into_row(self) -> Secret {
+        Arc::unwrap_or_clone(self.replica_row.unwrap_or(self.view))
+    }
+
+    pub fn into_view(self) -> Secret {
+        Arc::unwrap_or_clone(self.view)
+    }
 }
 
 impl Service {
@@ -61,6 +80,7 @@ impl Service {
             master_key,
             clock,
             account,
+            access_keys: Default::default(),
         }
     }
 
@@ -126,8 +146,7 @@ impl Service {
             }
         };
         let Some(row) = row else { return Ok(None) };
-        let view = self.view_of(&row).await?;
-        Ok(Some(Resolved { row, view }))
+        Ok(Some(self.resolve_row(row).await?))
     }
 
     /// A replica shows its primary's metadata and versions under its own ARN and Region.
@@ -153,6 +172,21 @@ impl Service {
         })
     }
 
+    /// Wraps a found row, adding its primary's view if it is a replica.
+    async fn resolve_row(&self, row: Arc<Secret>) -> Result<Resolved> {
+        if row.is_replica() {
+            Ok(Resolved {
+                view: Arc::new(self.view_of(&row).await?),
+                replica_row: Some(row),
+            })
+        } else {
+            Ok(Resolved {
+                view: row,
+                replica_row: None,
+            })
+        }
+    }
+
     async fn resolve(&self, p: &Principal, secret_id: &str) -> Result<Resolved> {
         self.find(p, secret_id)
             .await?
@@ -163,13 +197,13 @@ impl Service {
     /// and not be a replica.
     async fn resolve_writable(&self, p: &Principal, secret_id: &str) -> Result<Secret> {
         let r = self.resolve(p, secret_id).await?;
-        if r.row.is_replica() {
+        if r.row().is_replica() {
             return Err(replica_is_read_only());
         }
-        if r.row.is_scheduled_for_deletion() {
+        if r.row().is_scheduled_for_deletion() {
             return Err(Error::marked_for_deletion());
         }
-        Ok(r.row)
+        Ok(r.into_row())
     }
 
     /// Read, change, save; again from a fresh read if another writer saved in between.

@@ -43,10 +43,10 @@ impl Service {
 
     pub async fn get_resource_policy(&self, p: &Principal, secret_id: &str) -> Result<Secret> {
         let r = self.resolve(p, secret_id).await?;
-        if r.row.is_scheduled_for_deletion() {
+        if r.row().is_scheduled_for_deletion() {
             return Err(Error::marked_for_deletion());
         }
-        Ok(r.view)
+        Ok(r.into_view())
     }
 
     pub async fn delete_resource_policy(&self, p: &Principal, secret_id: &str) -> Result<Secret> {

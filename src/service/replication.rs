@@ -118,7 +118,8 @@ impl Service {
         secret_id: &str,
     ) -> Result<Secret> {
         let resolved = self.resolve(p, secret_id).await?;
-        let (row, view) = (resolved.row, resolved.view);
+        let view: Secret = (*resolved.view).clone();
+        let row = resolved.into_row();
         let Some(primary_id) = row.replica_of.clone() else {
             return Err(Error::InvalidRequest("StopReplicationToReplica must be called on a replica secret, in the replica's Region.".into()));
         };

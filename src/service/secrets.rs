@@ -29,7 +29,8 @@ pub struct CreateSecretInput {
 }
 
 pub struct SecretValueOutput {
-    pub secret: Secret,
+    pub arn: Arn,
+    pub name: SecretName,
     pub version: Version,
     pub value: SecretValue,
 }
@@ -192,7 +193,7 @@ impl Service {
     }
 
     pub async fn describe_secret(&self, p: &Principal, secret_id: &str) -> Result<Secret> {
-        Ok(self.resolve(p, secret_id).await?.view)
+        Ok(self.resolve(p, secret_id).await?.into_view())
     }
 
     pub async fn get_secret_value(
@@ -212,7 +213,7 @@ impl Service {
         version_id: Option<&str>,
         version_stage: Option<&str>,
     ) -> Result<SecretValueOutput> {
-        let Resolved { row, view } = resolved;
+        let (row, view) = (resolved.row(), &resolved.view);
         if row.is_scheduled_for_deletion() || view.is_scheduled_for_deletion() {
             return Err(Error::marked_for_deletion());
         }
@@ -259,12 +260,11 @@ impl Service {
                     .await?;
             }
         }
-        let mut secret = view.clone();
-        secret.last_accessed_at = Some(today);
         let mut version = version.clone();
         version.last_accessed_at = Some(today);
         Ok(SecretValueOutput {
-            secret,
+            arn: view.arn.clone(),
+            name: view.name.clone(),
             version,
             value,
         })
@@ -323,10 +323,7 @@ impl Service {
                 for s in secrets {
                     let row = self.store.find_secret_by_id(&s.id).await?;
                     let Some(row) = row else { continue };
-                    let resolved = Resolved {
-                        view: self.view_of(&row).await?,
-                        row,
-                    };
+                    let resolved = self.resolve_row(std::sync::Arc::new(row)).await?;
                     match self.read_value(&resolved, None, None).await {
                         Ok(v) => out.values.push(v),
                         Err(Error::Internal(i)) => return Err(Error::Internal(i)),
@@ -476,7 +473,7 @@ impl Service {
         max_results: Option<usize>,
         next_token: Option<&str>,
     ) -> Result<(Secret, Vec<Version>, Option<String>)> {
-        let view = self.resolve(p, secret_id).await?.view;
+        let view = self.resolve(p, secret_id).await?.into_view();
         // Newest first, as AWS lists them.
         let mut versions: Vec<Version> = view
             .versions
@@ -531,7 +528,7 @@ impl Service {
             }
             return Err(Error::secret_not_found());
         };
-        let row = resolved.row;
+        let row = resolved.into_row();
         if row.is_replica() {
             return Err(replica_is_read_only());
         }
@@ -561,7 +558,7 @@ impl Service {
 
     pub async fn restore_secret(&self, p: &Principal, secret_id: &str) -> Result<Secret> {
         for _ in 0..super::MAX_SAVE_ATTEMPTS {
-            let row = self.resolve(p, secret_id).await?.row;
+            let row = self.resolve(p, secret_id).await?.into_row();
             if row.is_replica() {
                 return Err(replica_is_read_only());
             }

@@ -6,6 +6,7 @@
 //! transaction that refuses a save made from a stale read (optimistic concurrency on
 //! `revision`), so concurrent writers on any node never lose each other's label moves.
 
+mod cache;
 pub mod postgres;
 mod rows;
 pub mod sql;
@@ -80,9 +81,13 @@ pub trait Store: Send + Sync + 'static {
     /// "sqlite" or "postgres", for logs.
     fn backend_name(&self) -> &'static str;
 
-    /// A secret (scheduled for deletion or not) with its versions.
-    async fn find_secret(&self, region: &Region, lookup: Lookup<'_>)
-    -> StoreResult<Option<Secret>>;
+    /// A secret (scheduled for deletion or not) with its versions. Shared, so a cache can hand
+    /// out what it holds without copying it.
+    async fn find_secret(
+        &self,
+        region: &Region,
+        lookup: Lookup<'_>,
+    ) -> StoreResult<Option<Arc<Secret>>>;
     async fn find_secret_by_id(&self, id: &str) -> StoreResult<Option<Secret>>;
     /// Every secret of a Region, with versions.
     async fn list_secrets(&self, region: &Region) -> StoreResult<Vec<Secret>>;
@@ -118,11 +123,14 @@ pub trait Store: Send + Sync + 'static {
 
 pub type DynStore = Arc<dyn Store>;
 
-/// Opens the store a URL names: `sqlite://PATH` or `postgres://...`.
+/// Opens the store a URL names: `sqlite://PATH` or `postgres://...`. SQLite belongs to one
+/// process (the server locks its data directory), so its reads are cached; PostgreSQL is
+/// shared by several servers, so every read goes to the database.
 pub async fn open(url: &str) -> StoreResult<DynStore> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(postgres::open(url).await?))
     } else {
-        Ok(Arc::new(sqlite::open(url).await?))
+        let sqlite: DynStore = Arc::new(sqlite::open(url).await?);
+        Ok(Arc::new(cache::CachedStore::new(sqlite)))
     }
 }

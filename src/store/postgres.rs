@@ -37,5 +37,6 @@ pub async fn open(url: &str) -> StoreResult<SqlStore> {
     Ok(SqlStore {
         pool,
         backend: Backend::Postgres,
+        _owner_lock: None,
     })
 }

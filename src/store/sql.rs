@@ -23,6 +23,8 @@ pub enum Backend {
 pub struct SqlStore {
     pub(super) pool: AnyPool,
     pub(super) backend: Backend,
+    /// SQLite: the exclusive lock that makes this process the database's only user.
+    pub(super) _owner_lock: Option<std::fs::File>,
 }
 
 // Column lists as macros, so queries stay string literals (sqlx refuses SQL built at run time).
@@ -179,7 +181,7 @@ impl Store for SqlStore {
         &self,
         region: &Region,
         lookup: Lookup<'_>,
-    ) -> StoreResult<Option<Secret>> {
+    ) -> StoreResult<Option<std::sync::Arc<Secret>>> {
         let row = match lookup {
             Lookup::Name(name) => {
                 sqlx::query(concat!(
@@ -204,7 +206,7 @@ impl Store for SqlStore {
                 .await?
             }
         };
-        self.one_secret(row).await
+        Ok(self.one_secret(row).await?.map(std::sync::Arc::new))
     }
 
     async fn find_secret_by_id(&self, id: &str) -> StoreResult<Option<Secret>> {

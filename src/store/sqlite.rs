@@ -5,8 +5,8 @@ use std::str::FromStr;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{ConnectOptions, Connection, Executor};
 
-use super::StoreResult;
 use super::sql::{Backend, SqlStore, migrate};
+use super::{StoreError, StoreResult};
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[(
     1,
@@ -23,6 +23,7 @@ const CONNECTION_PRAGMAS: &str =
 /// Opens (creating if needed) the database at `url` (`sqlite://PATH`) and migrates it.
 pub async fn open(url: &str) -> StoreResult<SqlStore> {
     sqlx::any::install_default_drivers();
+    let lock = lock_database(url)?;
     let url = if url.contains('?') {
         url.to_owned()
     } else {
@@ -50,5 +51,28 @@ pub async fn open(url: &str) -> StoreResult<SqlStore> {
     Ok(SqlStore {
         pool,
         backend: Backend::Sqlite,
+        _owner_lock: Some(lock),
     })
+}
+
+/// Takes an exclusive lock on `<database>.lock`, so that a second server on the same file
+/// refuses to start instead of silently sharing it (reads are cached in the owning process).
+fn lock_database(url: &str) -> StoreResult<std::fs::File> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or(path);
+    let lock_path = format!("{path}.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| StoreError::Corrupt(format!("{lock_path}: {e}")))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(_) => Err(StoreError::Corrupt(format!(
+            "{path} is in use by another Tumbler server ({lock_path} is locked); several servers share a PostgreSQL database, never one SQLite file"
+        ))),
+    }
 }

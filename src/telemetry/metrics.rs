@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 /// Latency buckets in seconds, from 100 µs to 10 s.
@@ -43,10 +43,11 @@ impl Histogram {
 
 #[derive(Default)]
 pub struct Metrics {
-    /// (operation, error code or "" for success) -> count
-    requests: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    /// (operation, error code or "" for success) -> count. A read lock and an atomic add on the
+    /// hot path; the write lock only the first time a pair is seen.
+    requests: RwLock<BTreeMap<(&'static str, &'static str), Arc<AtomicU64>>>,
     /// operation -> latency
-    latency: Mutex<BTreeMap<&'static str, std::sync::Arc<Histogram>>>,
+    latency: RwLock<BTreeMap<&'static str, Arc<Histogram>>>,
     purged_secrets: AtomicU64,
 }
 
@@ -61,20 +62,37 @@ impl Metrics {
         error_code: Option<&'static str>,
         elapsed: Duration,
     ) {
-        *self
+        let key = (operation, error_code.unwrap_or(""));
+        let counter = self
             .requests
-            .lock()
+            .read()
             .expect("metrics lock")
-            .entry((operation, error_code.unwrap_or("")))
-            .or_insert(0) += 1;
-        let h = self
+            .get(&key)
+            .cloned();
+        let counter = counter.unwrap_or_else(|| {
+            self.requests
+                .write()
+                .expect("metrics lock")
+                .entry(key)
+                .or_default()
+                .clone()
+        });
+        counter.fetch_add(1, Ordering::Relaxed);
+        let histogram = self
             .latency
-            .lock()
+            .read()
             .expect("metrics lock")
-            .entry(operation)
-            .or_insert_with(|| std::sync::Arc::new(Histogram::new()))
-            .clone();
-        h.observe(elapsed);
+            .get(operation)
+            .cloned();
+        let histogram = histogram.unwrap_or_else(|| {
+            self.latency
+                .write()
+                .expect("metrics lock")
+                .entry(operation)
+                .or_insert_with(|| Arc::new(Histogram::new()))
+                .clone()
+        });
+        histogram.observe(elapsed);
     }
 
     pub fn record_purged(&self, n: usize) {
@@ -86,7 +104,8 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP tumbler_requests_total API requests by operation and error code (empty for success).\n");
         out.push_str("# TYPE tumbler_requests_total counter\n");
-        for ((op, code), n) in self.requests.lock().expect("metrics lock").iter() {
+        for ((op, code), n) in self.requests.read().expect("metrics lock").iter() {
+            let n = n.load(Ordering::Relaxed);
             let _ = writeln!(
                 out,
                 "tumbler_requests_total{{operation=\"{op}\",error_code=\"{code}\"}} {n}"
@@ -94,7 +113,7 @@ impl Metrics {
         }
         out.push_str("# HELP tumbler_request_duration_seconds API request latency by operation.\n");
         out.push_str("# TYPE tumbler_request_duration_seconds histogram\n");
-        for (op, h) in self.latency.lock().expect("metrics lock").iter() {
+        for (op, h) in self.latency.read().expect("metrics lock").iter() {
             for (i, b) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(
                     out,

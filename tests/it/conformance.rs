@@ -18,7 +18,7 @@ const TOKEN_C: &str = "cccccccc-cccc-4ccc-8ccc-cccccccccccc";
 macro_rules! on_both_backends {
     ($($story:ident),* $(,)?) => {$(
         mod $story {
-            use crate::harness::{Backend, postgres_url};
+            use crate::harness::{Backend, drop_postgres, postgres_url};
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
@@ -28,7 +28,8 @@ macro_rules! on_both_backends {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 if let Some(url) = postgres_url(stringify!($story)).await {
-                    super::$story(Backend::Postgres(url)).await
+                    super::$story(Backend::Postgres(url.clone())).await;
+                    drop_postgres(&url).await;
                 }
             }
         }
@@ -61,6 +62,8 @@ on_both_backends!(
     resource_policies_are_stored_checked_and_removed,
     rotate_secret_without_a_function_fails_and_stores_nothing,
     concurrent_puts_lose_no_version,
+    kms_key_id_is_recorded_and_the_default_left_out,
+    a_value_put_by_hand_abandons_a_pending_rotation,
 );
 
 async fn create_then_get_returns_the_value_labelled_awscurrent(backend: Backend) {
@@ -1627,6 +1630,117 @@ async fn concurrent_puts_lose_no_version(backend: Backend) {
         .map(Vec::len)
         .sum();
     assert_eq!(labels, 17, "every label landed on exactly one version");
+    server.stop().await;
+}
+
+async fn kms_key_id_is_recorded_and_the_default_left_out(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let c = server.client();
+    let name = unique("kms");
+    c.create_secret()
+        .name(&name)
+        .secret_string("v")
+        .kms_key_id("alias/team-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        c.describe_secret()
+            .secret_id(&name)
+            .send()
+            .await
+            .unwrap()
+            .kms_key_id(),
+        Some("alias/team-key")
+    );
+    let versions = c
+        .list_secret_version_ids()
+        .secret_id(&name)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(versions.versions()[0].kms_key_ids(), ["alias/team-key"]);
+    // An empty KmsKeyId goes back to the default key, which DescribeSecret leaves out.
+    c.update_secret()
+        .secret_id(&name)
+        .kms_key_id("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        c.describe_secret()
+            .secret_id(&name)
+            .send()
+            .await
+            .unwrap()
+            .kms_key_id(),
+        None
+    );
+    assert_eq!(
+        c.get_secret_value()
+            .secret_id(&name)
+            .send()
+            .await
+            .unwrap()
+            .secret_string(),
+        Some("v")
+    );
+    server.stop().await;
+}
+
+async fn a_value_put_by_hand_abandons_a_pending_rotation(backend: Backend) {
+    let server = TestServer::start(backend).await;
+    let c = server.client();
+    let name = unique("abandon");
+    c.create_secret()
+        .name(&name)
+        .client_request_token(TOKEN_A)
+        .secret_string("0")
+        .send()
+        .await
+        .unwrap();
+    // A rotation's createSecret step: a new version labelled AWSPENDING only.
+    c.put_secret_value()
+        .secret_id(&name)
+        .client_request_token(TOKEN_B)
+        .secret_string("pending")
+        .version_stages("AWSPENDING")
+        .send()
+        .await
+        .unwrap();
+    let map = c
+        .describe_secret()
+        .secret_id(&name)
+        .send()
+        .await
+        .unwrap()
+        .version_ids_to_stages()
+        .unwrap()
+        .clone();
+    assert_eq!(map[TOKEN_B], ["AWSPENDING"]);
+    // A new value by hand: AWSCURRENT moves to it and AWSPENDING is removed wherever it was.
+    c.put_secret_value()
+        .secret_id(&name)
+        .client_request_token(TOKEN_C)
+        .secret_string("manual")
+        .send()
+        .await
+        .unwrap();
+    let map = c
+        .describe_secret()
+        .secret_id(&name)
+        .send()
+        .await
+        .unwrap()
+        .version_ids_to_stages()
+        .unwrap()
+        .clone();
+    assert_eq!(map[TOKEN_C], ["AWSCURRENT"]);
+    assert_eq!(map[TOKEN_A], ["AWSPREVIOUS"]);
+    assert!(
+        !map.contains_key(TOKEN_B),
+        "the abandoned version has no labels left: {map:?}"
+    );
     server.stop().await;
 }
 

@@ -150,3 +150,59 @@ async fn first_start_creates_the_key_and_admin_credentials_with_mode_0600() {
     }
     assert!(!logs.contains(secret), "the secret key is never logged");
 }
+
+#[test]
+fn config_example_prints_every_key_and_parses_back() {
+    let out = std::process::Command::new(crate::harness::tumbler_bin())
+        .args(["config", "example"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let parsed: tumbler::config::FileConfig = toml::from_str(&text).unwrap();
+    assert_eq!(parsed.listen.as_deref(), Some("127.0.0.1:4584"));
+    assert_eq!(parsed.account_id.as_deref(), Some("123456789012"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_config_file_is_overridden_by_environment_and_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tumbler.toml");
+    std::fs::write(
+        &config,
+        "account_id = \"111111111111\"\nlisten = \"127.0.0.1:1\"\n",
+    )
+    .unwrap();
+    // The file's listen address is overridden by the flag ChildServer passes; the file's account
+    // id by the environment.
+    let server = ChildServer::spawn(
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+        &[("TUMBLER_ACCOUNT_ID", "222222222222")],
+    )
+    .await;
+    let arn = server
+        .client()
+        .create_secret()
+        .name(unique("cfg"))
+        .secret_string("v")
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned();
+    assert!(arn.contains(":222222222222:secret:"), "{arn}");
+    let bad = std::process::Command::new(crate::harness::tumbler_bin())
+        .args([
+            "serve",
+            "--config",
+            config.to_str().unwrap(),
+            "--account-id",
+            "12",
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("account_id"));
+}

@@ -124,10 +124,12 @@ pub async fn postgres_url(test: &str) -> Option<String> {
             return None;
         }
     };
-    let db = format!("tumbler_it_{}_{}", test, uuid::Uuid::new_v4().simple())
+    // The unique part first: PostgreSQL cuts identifiers at 63 bytes.
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let db: String = format!("tumbler_it_{}_{test}", &id[..12])
         .chars()
         .take(60)
-        .collect::<String>();
+        .collect();
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{db}\"")))
         .execute(&mut conn)
         .await
@@ -334,5 +336,20 @@ impl Drop for ChildServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Drops a database [`postgres_url`] made, once its test is done with it.
+pub async fn drop_postgres(url: &str) {
+    use sqlx::Connection;
+    let Some((base, db)) = url.rsplit_once('/') else {
+        return;
+    };
+    if let Ok(mut conn) = sqlx::PgConnection::connect(&format!("{base}/postgres")).await {
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await;
     }
 }

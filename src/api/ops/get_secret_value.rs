@@ -35,8 +35,8 @@ pub struct GetSecretValueResponse {
 impl GetSecretValueResponse {
     pub fn of(out: &SecretValueOutput) -> Self {
         GetSecretValueResponse {
-            arn: out.secret.arn.0.clone(),
-            name: out.secret.name.as_str().to_owned(),
+            arn: out.arn.0.clone(),
+            name: out.name.as_str().to_owned(),
             version_id: out.version.id.clone(),
             value: ValueMembers::of(&out.value),
             version_stages: out.version.stages.iter().cloned().collect(),

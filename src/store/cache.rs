@@ -1,0 +1,157 @@
+//! A read cache in front of a store that one process owns alone (SQLite: the server holds an
+//! exclusive lock on its data directory). GetSecretValue then reads no database at all.
+//!
+//! Correctness rests on two rules. Every write goes through this wrapper, which evicts the
+//! secret it touched after the write commits. And a reader only fills the cache if no write
+//! finished while it read (a generation counter), so a read that raced a write can't put the
+//! old secret back.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+
+use super::{AccessKeyRecord, DynStore, Lookup, Store, StoreResult, VersionChanges};
+use crate::clock::Millis;
+use crate::domain::{Region, Secret};
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Name(Region, String),
+    Arn(Region, String),
+}
+
+/// Entries beyond this many are dropped wholesale; a cache, not a second database.
+const MAX_ENTRIES: usize = 100_000;
+
+pub struct CachedStore {
+    inner: DynStore,
+    entries: Mutex<HashMap<Key, Arc<Secret>>>,
+    generation: AtomicU64,
+}
+
+impl CachedStore {
+    pub fn new(inner: DynStore) -> CachedStore {
+        CachedStore {
+            inner,
+            entries: Mutex::new(HashMap::new()),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    fn key(region: &Region, lookup: Lookup<'_>) -> Key {
+        match lookup {
+            Lookup::Name(n) => Key::Name(region.clone(), n.to_owned()),
+            Lookup::Arn(a) => Key::Arn(region.clone(), a.to_owned()),
+        }
+    }
+
+    /// After a write commits: a new generation, and the secret's entries gone.
+    fn evict(&self, secret_id: Option<&str>) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        let mut entries = self.entries.lock().expect("cache lock");
+        match secret_id {
+            // Replica rows show their primary's data: evict them with it.
+            Some(id) => entries.retain(|_, s| s.id != id && s.replica_of.as_deref() != Some(id)),
+            None => entries.clear(),
+        }
+    }
+}
+
+#[async_trait]
+impl Store for CachedStore {
+    fn backend_name(&self) -> &'static str {
+        self.inner.backend_name()
+    }
+
+    async fn find_secret(
+        &self,
+        region: &Region,
+        lookup: Lookup<'_>,
+    ) -> StoreResult<Option<Arc<Secret>>> {
+        let key = CachedStore::key(region, lookup);
+        if let Some(hit) = self.entries.lock().expect("cache lock").get(&key) {
+            return Ok(Some(hit.clone()));
+        }
+        let before = self.generation.load(Ordering::SeqCst);
+        let found = self.inner.find_secret(region, lookup).await?;
+        if let Some(secret) = &found {
+            let mut entries = self.entries.lock().expect("cache lock");
+            if self.generation.load(Ordering::SeqCst) == before {
+                if entries.len() >= MAX_ENTRIES {
+                    entries.clear();
+                }
+                entries.insert(key, Arc::clone(secret));
+            }
+        }
+        Ok(found)
+    }
+
+    async fn find_secret_by_id(&self, id: &str) -> StoreResult<Option<Secret>> {
+        self.inner.find_secret_by_id(id).await
+    }
+
+    async fn list_secrets(&self, region: &Region) -> StoreResult<Vec<Secret>> {
+        self.inner.list_secrets(region).await
+    }
+
+    async fn replicas_of(&self, primary_id: &str) -> StoreResult<Vec<Secret>> {
+        self.inner.replicas_of(primary_id).await
+    }
+
+    async fn insert_secret(&self, secret: &Secret) -> StoreResult<()> {
+        let r = self.inner.insert_secret(secret).await;
+        self.evict(Some(&secret.id));
+        r
+    }
+
+    async fn save_secret(&self, secret: &Secret, changes: &VersionChanges) -> StoreResult<()> {
+        let r = self.inner.save_secret(secret, changes).await;
+        self.evict(Some(&secret.id));
+        r
+    }
+
+    async fn delete_secret(&self, id: &str) -> StoreResult<()> {
+        let r = self.inner.delete_secret(id).await;
+        self.evict(Some(id));
+        r
+    }
+
+    async fn touch_accessed(
+        &self,
+        secret_id: &str,
+        version_id: &str,
+        day: Millis,
+    ) -> StoreResult<()> {
+        let r = self.inner.touch_accessed(secret_id, version_id, day).await;
+        self.evict(Some(secret_id));
+        r
+    }
+
+    async fn secrets_due_for_purge(&self, now: Millis) -> StoreResult<Vec<String>> {
+        self.inner.secrets_due_for_purge(now).await
+    }
+
+    async fn insert_access_key(&self, key: &AccessKeyRecord) -> StoreResult<()> {
+        self.inner.insert_access_key(key).await
+    }
+
+    async fn access_key(&self, access_key_id: &str) -> StoreResult<Option<AccessKeyRecord>> {
+        self.inner.access_key(access_key_id).await
+    }
+
+    async fn delete_access_key(&self, access_key_id: &str) -> StoreResult<()> {
+        self.inner.delete_access_key(access_key_id).await
+    }
+
+    async fn meta_init(&self, key: &str, value: &[u8]) -> StoreResult<Vec<u8>> {
+        self.inner.meta_init(key, value).await
+    }
+
+    async fn delete_all_secrets(&self) -> StoreResult<()> {
+        let r = self.inner.delete_all_secrets().await;
+        self.evict(None);
+        r
+    }
+}
