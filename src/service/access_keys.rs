@@ -20,7 +20,13 @@ const ACCESS_KEY_CACHE_TTL: Duration = Duration::from_secs(10);
 /// Active access keys recently read from the store: SigV4 needs the secret on every request.
 #[derive(Default)]
 pub(crate) struct AccessKeyCache {
-    entries: Mutex<HashMap<String, (Instant, String, Zeroizing<Vec<u8>>)>>,
+    entries: Mutex<HashMap<String, CachedAccessKey>>,
+}
+
+struct CachedAccessKey {
+    read_at: Instant,
+    user_name: String,
+    secret: Zeroizing<Vec<u8>>,
 }
 
 /// The user the first-start key belongs to.
@@ -98,25 +104,26 @@ impl Service {
         &self,
         access_key_id: &str,
     ) -> Result<Option<(String, Zeroizing<Vec<u8>>)>> {
-        if let Some((at, user, secret)) = self
+        if let Some(hit) = self
             .access_keys
             .entries
             .lock()
             .expect("cache lock")
             .get(access_key_id)
+            && hit.read_at.elapsed() < ACCESS_KEY_CACHE_TTL
         {
-            if at.elapsed() < ACCESS_KEY_CACHE_TTL {
-                return Ok(Some((user.clone(), secret.clone())));
-            }
+            return Ok(Some((hit.user_name.clone(), hit.secret.clone())));
         }
         let found = self.read_access_key_secret(access_key_id).await?;
         let mut entries = self.access_keys.entries.lock().expect("cache lock");
         match &found {
             Some((user, secret)) => {
-                entries.insert(
-                    access_key_id.to_owned(),
-                    (Instant::now(), user.clone(), secret.clone()),
-                );
+                let entry = CachedAccessKey {
+                    read_at: Instant::now(),
+                    user_name: user.clone(),
+                    secret: secret.clone(),
+                };
+                entries.insert(access_key_id.to_owned(), entry);
             }
             None => {
                 entries.remove(access_key_id);
