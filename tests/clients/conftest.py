@@ -29,7 +29,7 @@ import pytest
 ACCESS_KEY_ID = "AKIATUMBLERTEST00001"
 SECRET_ACCESS_KEY = "tumbler-test-secret-key-0000000000000000"
 REGION = "us-east-1"
-DEFAULT_BIN = "/work/main/target/debug/tumbler"
+DEFAULT_BIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "target", "debug", "tumbler")
 
 # Keep any user/machine AWS configuration out of this process (boto3) before
 # anything creates a botocore session.
