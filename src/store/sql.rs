@@ -33,6 +33,16 @@ macro_rules! secret_columns {
         "id, region, name, arn, replica_of, created_at, deleted_at, last_accessed_at, revision, metadata"
     };
 }
+/// A secret with its versions in one round trip, for the hot path.
+macro_rules! joined_select {
+    () => {
+        "SELECT s.id, s.region, s.name, s.arn, s.replica_of, s.created_at, s.deleted_at,
+                s.last_accessed_at, s.revision, s.metadata, v.version_id, v.stages,
+                v.created_at AS v_created_at, v.last_accessed_at AS v_last_accessed_at,
+                v.value_kind, v.value
+         FROM secrets s LEFT JOIN secret_versions v ON v.secret_id = s.id "
+    };
+}
 macro_rules! version_columns {
     () => {
         "secret_id, version_id, stages, created_at, last_accessed_at, value_kind, value"
@@ -79,6 +89,14 @@ fn secret_from_row(row: &AnyRow) -> StoreResult<Secret> {
 }
 
 fn version_from_row(row: &AnyRow) -> StoreResult<(String, Version)> {
+    Ok((
+        row.try_get("secret_id")?,
+        version_columns_of(row, "created_at", "last_accessed_at")?,
+    ))
+}
+
+/// A version from a row whose timestamp columns may carry other names (a join with `secrets`).
+fn version_columns_of(row: &AnyRow, created: &str, accessed: &str) -> StoreResult<Version> {
     let stages: String = row.try_get("stages")?;
     let stages: BTreeSet<String> = serde_json::from_str(&stages)
         .map_err(|e| StoreError::Corrupt(format!("version stages: {e}")))?;
@@ -94,18 +112,32 @@ fn version_from_row(row: &AnyRow) -> StoreResult<(String, Version)> {
             ciphertext: row.try_get("value")?,
         }),
     };
-    Ok((
-        row.try_get("secret_id")?,
-        Version {
-            id: row.try_get("version_id")?,
-            stages,
-            created_at: Millis(row.try_get("created_at")?),
-            last_accessed_at: row
-                .try_get::<Option<i64>, _>("last_accessed_at")?
-                .map(Millis),
-            value,
-        },
-    ))
+    Ok(Version {
+        id: row.try_get("version_id")?,
+        stages,
+        created_at: Millis(row.try_get(created)?),
+        last_accessed_at: row.try_get::<Option<i64>, _>(accessed)?.map(Millis),
+        value,
+    })
+}
+
+/// A secret and its versions from the rows of [`joined_select!`], or `None` for no rows.
+fn secret_from_joined(rows: &[AnyRow]) -> StoreResult<Option<Secret>> {
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let mut secret = secret_from_row(first)?;
+    for row in rows {
+        // LEFT JOIN: a secret without versions comes back as one row of NULL version columns.
+        if row.try_get::<Option<String>, _>("version_id")?.is_some() {
+            secret.versions.push(version_columns_of(
+                row,
+                "v_created_at",
+                "v_last_accessed_at",
+            )?);
+        }
+    }
+    Ok(Some(secret))
 }
 
 fn stages_json(v: &Version) -> String {
@@ -182,31 +214,29 @@ impl Store for SqlStore {
         region: &Region,
         lookup: Lookup<'_>,
     ) -> StoreResult<Option<std::sync::Arc<Secret>>> {
-        let row = match lookup {
+        let rows = match lookup {
             Lookup::Name(name) => {
                 sqlx::query(concat!(
-                    "SELECT ",
-                    secret_columns!(),
-                    " FROM secrets WHERE region = $1 AND name = $2"
+                    joined_select!(),
+                    "WHERE s.region = $1 AND s.name = $2 ORDER BY v.created_at, v.version_id"
                 ))
                 .bind(&region.0)
                 .bind(name)
-                .fetch_optional(&self.pool)
+                .fetch_all(&self.pool)
                 .await?
             }
             Lookup::Arn(arn) => {
                 sqlx::query(concat!(
-                    "SELECT ",
-                    secret_columns!(),
-                    " FROM secrets WHERE region = $1 AND arn = $2"
+                    joined_select!(),
+                    "WHERE s.region = $1 AND s.arn = $2 ORDER BY v.created_at, v.version_id"
                 ))
                 .bind(&region.0)
                 .bind(arn)
-                .fetch_optional(&self.pool)
+                .fetch_all(&self.pool)
                 .await?
             }
         };
-        Ok(self.one_secret(row).await?.map(std::sync::Arc::new))
+        Ok(secret_from_joined(&rows)?.map(std::sync::Arc::new))
     }
 
     async fn find_secret_by_id(&self, id: &str) -> StoreResult<Option<Secret>> {

@@ -85,8 +85,14 @@ def server():
         RUST_LOG="info",
     )
     log = open(log_path, "wb")
+    args = [binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data_dir]
+    # The same suite runs against PostgreSQL when scripts/test names a database.
+    database_url = os.environ.get("TUMBLER_CLIENTS_DATABASE_URL")
+    if database_url:
+        args += ["--database-url", database_url]
+    env.pop("TUMBLER_DATABASE_URL", None)
     proc = subprocess.Popen(
-        [binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data_dir],
+        args,
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
