@@ -143,10 +143,11 @@ pub fn request_time(headers: &HeaderMap) -> Result<(String, i64), AuthError> {
                 "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.".into(),
             )
         })?;
-    let parsed = jiff::civil::DateTime::strptime("%Y%m%dT%H%M%SZ", raw)
-        .ok()
-        .and_then(|dt| dt.to_zoned(jiff::tz::TimeZone::UTC).ok())
-        .or_else(|| jiff::fmt::rfc2822::parse(raw).ok());
+    // Every SDK sends X-Amz-Date in the basic format: read it without a general parser.
+    if let Some(secs) = parse_basic_iso8601(raw) {
+        return Ok((raw.to_owned(), secs));
+    }
+    let parsed = jiff::fmt::rfc2822::parse(raw).ok();
     let Some(zoned) = parsed else {
         return Err(AuthError::IncompleteSignature(format!(
             "Date must be in ISO-8601 'basic format'. Got '{raw}'. See http://en.wikipedia.org/wiki/ISO_8601"
@@ -157,6 +158,27 @@ pub fn request_time(headers: &HeaderMap) -> Result<(String, i64), AuthError> {
         utc.strftime("%Y%m%dT%H%M%SZ").to_string(),
         utc.timestamp().as_second(),
     ))
+}
+
+/// `YYYYMMDD'T'HHMMSS'Z'` as epoch seconds, or `None` if it is not a valid such time.
+fn parse_basic_iso8601(raw: &str) -> Option<i64> {
+    let b = raw.as_bytes();
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+        b[range.clone()].iter().try_fold(0i64, |acc, c| {
+            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+        })
+    };
+    let (y, m, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
+    let (hh, mm, ss) = (num(9..11)?, num(11..13)?, num(13..15)?);
+    let date = jiff::civil::Date::new(y as i16, m as i8, d as i8).ok()?;
+    if hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    let days = i64::from(date.since(jiff::civil::date(1970, 1, 1)).ok()?.get_days());
+    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
 }
 
 /// Checks the request time against `now` (epoch seconds), allowing `max_skew_secs` either way.
@@ -291,8 +313,20 @@ pub fn canonical_request(
 pub fn string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
     format!(
         "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
-        hex::encode(Sha256::digest(canonical_request.as_bytes()))
+        lower_hex(&Sha256::digest(canonical_request.as_bytes()))
     )
+}
+
+/// Lower-case hex, as SigV4 spells hashes and signatures (a table, not a char iterator: this
+/// runs three times per request).
+fn lower_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = Vec::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 0xf)]);
+    }
+    String::from_utf8(out).expect("hex digits are ASCII")
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
@@ -318,7 +352,7 @@ pub fn signing_key(
 }
 
 pub fn signature(signing_key: &[u8; 32], string_to_sign: &str) -> String {
-    hex::encode(hmac(signing_key, string_to_sign.as_bytes()))
+    lower_hex(&hmac(signing_key, string_to_sign.as_bytes()))
 }
 
 pub fn payload_hash(headers: &HeaderMap, body: &[u8]) -> String {
@@ -327,7 +361,7 @@ pub fn payload_hash(headers: &HeaderMap, body: &[u8]) -> String {
         .and_then(|v| v.to_str().ok())
     {
         Some(h) => h.to_owned(),
-        None => hex::encode(Sha256::digest(body)),
+        None => lower_hex(&Sha256::digest(body)),
     }
 }
 
@@ -481,6 +515,22 @@ mod tests {
             panic!()
         };
         assert!(m.starts_with("Signature not yet current: x is still later than 20251106T134108Z (20251106T132608Z + 15 min.)"), "{m}");
+    }
+
+    #[test]
+    fn basic_iso8601_times_read_as_epoch_seconds_and_bad_ones_do_not() {
+        assert_eq!(parse_basic_iso8601("20150830T123600Z"), Some(1_440_938_160));
+        assert_eq!(parse_basic_iso8601("19700101T000000Z"), Some(0));
+        assert_eq!(parse_basic_iso8601("20240229T235959Z"), Some(1_709_251_199));
+        for bad in [
+            "20150230T123600Z",
+            "20150830T243600Z",
+            "2015083T123600Z",
+            "20150830 123600Z",
+            "2015-08-30T12:36:00Z",
+        ] {
+            assert_eq!(parse_basic_iso8601(bad), None, "{bad}");
+        }
     }
 
     #[test]

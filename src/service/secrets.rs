@@ -260,8 +260,14 @@ impl Service {
                     .await?;
             }
         }
-        let mut version = version.clone();
-        version.last_accessed_at = Some(today);
+        // The output names the version; its sealed value stays behind.
+        let version = Version {
+            id: version.id.clone(),
+            stages: version.stages.clone(),
+            created_at: version.created_at,
+            last_accessed_at: Some(today),
+            value: None,
+        };
         Ok(SecretValueOutput {
             arn: view.arn.clone(),
             name: view.name.clone(),

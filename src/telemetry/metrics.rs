@@ -28,12 +28,12 @@ impl Histogram {
         }
     }
 
+    /// One atomic add per observation: each bucket counts only its own range, and
+    /// [`Metrics::render`] sums them into Prometheus's cumulative form.
     fn observe(&self, d: Duration) {
         let secs = d.as_secs_f64();
-        for (i, b) in BUCKETS.iter().enumerate() {
-            if secs <= *b {
-                self.buckets[i].fetch_add(1, Ordering::Relaxed);
-            }
+        if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
+            self.buckets[i].fetch_add(1, Ordering::Relaxed);
         }
         self.count.fetch_add(1, Ordering::Relaxed);
         self.sum_micros
@@ -114,11 +114,12 @@ impl Metrics {
         out.push_str("# HELP tumbler_request_duration_seconds API request latency by operation.\n");
         out.push_str("# TYPE tumbler_request_duration_seconds histogram\n");
         for (op, h) in self.latency.read().expect("metrics lock").iter() {
+            let mut cumulative = 0;
             for (i, b) in BUCKETS.iter().enumerate() {
+                cumulative += h.buckets[i].load(Ordering::Relaxed);
                 let _ = writeln!(
                     out,
-                    "tumbler_request_duration_seconds_bucket{{operation=\"{op}\",le=\"{b}\"}} {}",
-                    h.buckets[i].load(Ordering::Relaxed)
+                    "tumbler_request_duration_seconds_bucket{{operation=\"{op}\",le=\"{b}\"}} {cumulative}"
                 );
             }
             let count = h.count.load(Ordering::Relaxed);
