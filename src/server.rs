@@ -86,12 +86,20 @@ impl Tumbler {
                 "DEVELOPMENT MODE: any well-formed credentials are accepted as the admin and POST /_tumbler/reset wipes every secret. Never use --dev in production."
             );
         }
+        // Say where the admin's credentials are, whichever way they were given.
+        let admin_credentials = if config.admin_key.is_some() {
+            "TUMBLER_ADMIN_ACCESS_KEY_ID and TUMBLER_ADMIN_SECRET_ACCESS_KEY".to_owned()
+        } else if config.dev {
+            "any well-formed credentials (--dev)".to_owned()
+        } else {
+            credentials_path.display().to_string()
+        };
         tracing::info!(
             data_dir = %data_dir.display(),
             database = %redact_url(&url),
             backend = service.store().backend_name(),
             master_key = %key_path.display(),
-            admin_credentials = %credentials_path.display(),
+            admin_credentials = %admin_credentials,
             "tumbler is ready"
         );
         let app = Arc::new(App {
