@@ -128,38 +128,23 @@ mod tests {
     use super::*;
     use crate::clock::Millis;
     use crate::domain::name::{AccountId, Arn, Region, SecretName};
-    use crate::domain::secret::{Rotation, Tag};
+    use crate::domain::secret::Tag;
 
     fn secret(name: &str, description: Option<&str>, tags: &[(&str, &str)]) -> Secret {
         let region = Region("us-east-1".into());
         let name = SecretName::parse(name).unwrap();
+        let arn = Arn::with_suffix(&region, &AccountId("1".into()), &name, "abcdef");
+        let tags = tags
+            .iter()
+            .map(|(k, v)| Tag {
+                key: k.to_string(),
+                value: v.to_string(),
+            })
+            .collect();
         Secret {
-            id: "id".into(),
-            arn: Arn::with_suffix(&region, &AccountId("1".into()), &name, "abcdef"),
-            region,
-            name,
             description: description.map(str::to_owned),
-            kms_key_id: None,
-            secret_type: None,
-            tags: Some(
-                tags.iter()
-                    .map(|(k, v)| Tag {
-                        key: k.to_string(),
-                        value: v.to_string(),
-                    })
-                    .collect(),
-            ),
-            created_at: Millis(0),
-            last_changed_at: Millis(0),
-            last_accessed_at: None,
-            deleted_at: None,
-            rotation: Rotation::default(),
-            resource_policy: None,
-            primary_region: None,
-            replica_of: None,
-            replicas: vec![],
-            versions: vec![],
-            revision: 0,
+            tags: Some(tags),
+            ..Secret::new("id".into(), region, name, arn, Millis(0))
         }
     }
 

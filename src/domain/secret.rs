@@ -175,6 +175,31 @@ pub struct PutOutcome {
 }
 
 impl Secret {
+    /// A new secret with nothing but its identity: no value, tags, rotation or replicas.
+    pub fn new(id: String, region: Region, name: SecretName, arn: Arn, now: Millis) -> Secret {
+        Secret {
+            id,
+            region,
+            name,
+            arn,
+            description: None,
+            kms_key_id: None,
+            secret_type: None,
+            tags: None,
+            created_at: now,
+            last_changed_at: now,
+            last_accessed_at: None,
+            deleted_at: None,
+            rotation: Rotation::default(),
+            resource_policy: None,
+            primary_region: None,
+            replica_of: None,
+            replicas: Vec::new(),
+            versions: Vec::new(),
+            revision: 0,
+        }
+    }
+
     pub fn is_scheduled_for_deletion(&self) -> bool {
         self.deleted_at.is_some()
     }
@@ -418,27 +443,8 @@ mod tests {
     fn secret() -> Secret {
         let region = Region("us-east-1".into());
         let name = SecretName::parse("s").unwrap();
-        Secret {
-            id: "id".into(),
-            arn: Arn::with_suffix(&region, &AccountId("123456789012".into()), &name, "abcdef"),
-            region,
-            name,
-            description: None,
-            kms_key_id: None,
-            secret_type: None,
-            tags: None,
-            created_at: Millis(0),
-            last_changed_at: Millis(0),
-            last_accessed_at: None,
-            deleted_at: None,
-            rotation: Rotation::default(),
-            resource_policy: None,
-            primary_region: None,
-            replica_of: None,
-            replicas: vec![],
-            versions: vec![],
-            revision: 0,
-        }
+        let arn = Arn::with_suffix(&region, &AccountId("123456789012".into()), &name, "abcdef");
+        Secret::new("id".into(), region, name, arn, Millis(0))
     }
 
     fn stages(s: &Secret, id: &str) -> Vec<String> {

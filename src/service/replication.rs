@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::Service;
 use crate::auth::Principal;
-use crate::domain::secret::{ReplicaStatus, Rotation};
+use crate::domain::secret::ReplicaStatus;
 use crate::domain::{Region, Replica, Secret};
 use crate::error::{Error, Result};
 use crate::store::{Lookup, StoreError, VersionChanges};
@@ -161,25 +161,18 @@ impl Service {
 }
 
 fn replica_row(primary: &Secret, region: &Region) -> Secret {
+    let arn = primary.arn.in_region(region);
+    let id = Uuid::new_v4().to_string();
     Secret {
-        id: Uuid::new_v4().to_string(),
-        region: region.clone(),
-        name: primary.name.clone(),
-        arn: primary.arn.in_region(region),
-        description: None,
-        kms_key_id: None,
-        secret_type: None,
-        tags: None,
-        created_at: primary.created_at,
         last_changed_at: primary.last_changed_at,
-        last_accessed_at: None,
-        deleted_at: None,
-        rotation: Rotation::default(),
-        resource_policy: None,
         primary_region: Some(primary.region.clone()),
         replica_of: Some(primary.id.clone()),
-        replicas: Vec::new(),
-        versions: Vec::new(),
-        revision: 0,
+        ..Secret::new(
+            id,
+            region.clone(),
+            primary.name.clone(),
+            arn,
+            primary.created_at,
+        )
     }
 }

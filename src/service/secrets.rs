@@ -8,7 +8,7 @@ use crate::auth::Principal;
 use crate::clock::Millis;
 use crate::domain::filter::Filter;
 use crate::domain::password::{self, PasswordRules};
-use crate::domain::secret::{PutOutcome, Rotation, SealedValue};
+use crate::domain::secret::{PutOutcome, SealedValue};
 use crate::domain::{AWSCURRENT, Arn, Region, Secret, SecretName, SecretValue, Tag, Version};
 use crate::error::{Error, Result};
 use crate::store::StoreError;
@@ -117,25 +117,11 @@ impl Service {
             let region = p.region().clone();
             let arn = Arn::generate(&region, &self.account, &name, &mut rand::rng());
             let mut secret = Secret {
-                id: Uuid::new_v4().to_string(),
-                region,
-                name: name.clone(),
-                arn,
                 description: input.description.clone(),
                 kms_key_id: input.kms_key_id.clone().filter(|k| !k.is_empty()),
                 secret_type: input.secret_type.clone(),
                 tags: input.tags.clone(),
-                created_at: now,
-                last_changed_at: now,
-                last_accessed_at: None,
-                deleted_at: None,
-                rotation: Rotation::default(),
-                resource_policy: None,
-                primary_region: None,
-                replica_of: None,
-                replicas: Vec::new(),
-                versions: Vec::new(),
-                revision: 0,
+                ..Secret::new(Uuid::new_v4().to_string(), region, name.clone(), arn, now)
             };
             if let Some(value) = &input.value {
                 let sealed = self.seal(&secret, &token, value);
