@@ -4,6 +4,7 @@
 pub mod filter;
 pub mod name;
 pub mod password;
+pub mod schedule;
 pub mod secret;
 
 pub use name::{AccountId, Arn, Region, SecretName, SecretRef, VersionId};

@@ -4,6 +4,7 @@
 
 use super::Service;
 use crate::auth::Principal;
+use crate::domain::schedule::RotationSchedule;
 use crate::domain::{AWSCURRENT, AWSPENDING, RotationRules, Secret};
 use crate::error::{Error, Result};
 
@@ -30,14 +31,9 @@ impl Service {
             ));
         };
         let secret = self.resolve_writable(p, input.secret_id).await?;
-        if let Some(rules) = &input.rotation_rules
-            && rules.automatically_after_days.is_some()
-            && rules.schedule_expression.is_some()
-        {
-            return Err(Error::InvalidParameter(
-                "You cannot specify both rotation frequency and schedule expression together."
-                    .into(),
-            ));
+        // Rules are checked before the function (spec §4.1 steps 4 and 5).
+        if let Some(rules) = &input.rotation_rules {
+            RotationSchedule::parse(rules)?;
         }
         let lambda = input
             .rotation_lambda_arn
