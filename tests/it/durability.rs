@@ -206,3 +206,20 @@ async fn the_config_file_is_overridden_by_environment_and_flags() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("account_id"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_server_on_the_same_sqlite_file_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let first = ChildServer::spawn(&data, &[], &[]).await;
+    let second = std::process::Command::new(crate::harness::tumbler_bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains("in use by another Tumbler server"), "{err}");
+    // The first one is unharmed.
+    first.client().list_secrets().send().await.unwrap();
+}
