@@ -89,7 +89,12 @@ async fn aws_request(State(app): State<Arc<App>>, request: axum::extract::Reques
         .and_then(|v| v.to_str().ok())
         .and_then(Operation::from_target);
     let op_name = operation.map(Operation::name).unwrap_or("Unknown");
-    let span = tracing::info_span!("request", request_id = %request_id, operation = op_name, secret_id = tracing::field::Empty);
+    let span = tracing::info_span!(
+        "request",
+        request_id = request_id.as_str(),
+        operation = op_name,
+        secret_id = tracing::field::Empty
+    );
     let result = async {
         let bytes = protocol::read_body(body, &headers, app.config.max_body_bytes).await?;
         let principal = authenticate(&app, &method, &uri, &headers, &bytes).await?;
