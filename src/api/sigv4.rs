@@ -269,16 +269,19 @@ pub fn canonical_query(query: Option<&str>) -> String {
 
 /// Header values as SigV4 reads them: trimmed, inner runs of spaces folded to one, repeated
 /// headers joined with commas.
-fn canonical_header_value(headers: &HeaderMap, name: &str) -> String {
-    headers
-        .get_all(name)
-        .iter()
-        .map(|v| {
-            let s = String::from_utf8_lossy(v.as_bytes());
-            s.split_whitespace().collect::<Vec<_>>().join(" ")
-        })
-        .collect::<Vec<_>>()
-        .join(",")
+fn push_canonical_header_value(out: &mut String, headers: &HeaderMap, name: &str) {
+    for (i, v) in headers.get_all(name).iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let s = String::from_utf8_lossy(v.as_bytes());
+        for (j, word) in s.split_whitespace().enumerate() {
+            if j > 0 {
+                out.push(' ');
+            }
+            out.push_str(word);
+        }
+    }
 }
 
 /// The canonical request of SigV4 for a request whose target is `path` and `query` as sent.
@@ -300,7 +303,7 @@ pub fn canonical_request(
     for name in signed_headers {
         out.push_str(name);
         out.push(':');
-        out.push_str(&canonical_header_value(headers, name));
+        push_canonical_header_value(&mut out, headers, name);
         out.push('\n');
     }
     out.push('\n');
@@ -365,15 +368,18 @@ pub fn payload_hash(headers: &HeaderMap, body: &[u8]) -> String {
     }
 }
 
-/// Signing keys already derived, by (access key id, date, region): a key is valid for a day and
-/// a Region, and deriving it costs four HMACs per request otherwise. Each entry keeps the secret
+/// Signing keys already derived for an access key's current (date, Region): a key is valid for
+/// a day and a Region, and deriving it costs four HMACs per request otherwise. Each entry keeps the secret
 /// it came from, so a changed secret never matches a stale key.
 #[derive(Default)]
 pub struct SigningKeyCache {
-    entries: std::sync::Mutex<std::collections::HashMap<(String, String, String), CachedKey>>,
+    /// By access key id: one key in use per access key at a time, so a lookup allocates nothing.
+    entries: std::sync::Mutex<std::collections::HashMap<String, CachedKey>>,
 }
 
 struct CachedKey {
+    date: String,
+    region: String,
     secret: zeroize::Zeroizing<Vec<u8>>,
     key: zeroize::Zeroizing<[u8; 32]>,
 }
@@ -387,13 +393,10 @@ impl SigningKeyCache {
         auth: &AuthorizationHeader,
         secret: &[u8],
     ) -> zeroize::Zeroizing<[u8; 32]> {
-        let id = (
-            auth.access_key_id.clone(),
-            auth.date.clone(),
-            auth.region.clone(),
-        );
         let mut entries = self.entries.lock().expect("signing key cache");
-        if let Some(c) = entries.get(&id)
+        if let Some(c) = entries.get(auth.access_key_id.as_str())
+            && c.date == auth.date
+            && c.region == auth.region
             && c.secret.len() == secret.len()
             && bool::from(c.secret.as_slice().ct_eq(secret))
         {
@@ -404,8 +407,10 @@ impl SigningKeyCache {
             entries.clear();
         }
         entries.insert(
-            id,
+            auth.access_key_id.clone(),
             CachedKey {
+                date: auth.date.clone(),
+                region: auth.region.clone(),
                 secret: zeroize::Zeroizing::new(secret.to_vec()),
                 key: key.clone(),
             },
@@ -515,6 +520,41 @@ mod tests {
             panic!()
         };
         assert!(m.starts_with("Signature not yet current: x is still later than 20251106T134108Z (20251106T132608Z + 15 min.)"), "{m}");
+    }
+
+    #[test]
+    fn cached_signing_keys_follow_the_secret_date_and_region() {
+        let cache = SigningKeyCache::default();
+        let mut auth = parse_authorization(
+            "AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=x",
+            "secretsmanager",
+        )
+        .unwrap();
+        let derive =
+            |a: &AuthorizationHeader, s: &[u8]| *signing_key(s, &a.date, &a.region, &a.service);
+        assert_eq!(*cache.key_for(&auth, b"one"), derive(&auth, b"one"));
+        assert_eq!(
+            *cache.key_for(&auth, b"one"),
+            derive(&auth, b"one"),
+            "from the cache"
+        );
+        assert_eq!(
+            *cache.key_for(&auth, b"two"),
+            derive(&auth, b"two"),
+            "a changed secret"
+        );
+        auth.region = "eu-west-1".into();
+        assert_eq!(
+            *cache.key_for(&auth, b"two"),
+            derive(&auth, b"two"),
+            "another Region"
+        );
+        auth.date = "20150831".into();
+        assert_eq!(
+            *cache.key_for(&auth, b"two"),
+            derive(&auth, b"two"),
+            "another day"
+        );
     }
 
     #[test]
