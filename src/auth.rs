@@ -10,7 +10,31 @@ pub struct Principal {
     user_name: String,
     account: AccountId,
     region: Region,
+    /// Set for a rotation function's session: it may act only on this secret.
+    scope: Option<RotationScope>,
+    /// The operation being called, for AccessDeniedException texts.
+    operation: &'static str,
 }
+
+/// What a rotation function's execution role allows on AWS (spec §4.3): the calls its steps
+/// make, on the one secret being rotated, plus GetRandomPassword.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotationScope {
+    /// The secret's internal id.
+    pub secret_id: String,
+    pub secret_arn: String,
+    pub function_name: String,
+}
+
+/// The operations a rotation function's credentials may call.
+pub const ROTATION_SESSION_OPERATIONS: &[&str] = &[
+    "DescribeSecret",
+    "GetSecretValue",
+    "PutSecretValue",
+    "UpdateSecretVersionStage",
+    "ListSecretVersionIds",
+    "GetRandomPassword",
+];
 
 impl Principal {
     /// Only `api::sigv4` calls this, after the signature has been verified (or, on a `--dev`
@@ -26,7 +50,56 @@ impl Principal {
             user_name,
             account,
             region,
+            scope: None,
+            operation: "",
         }
+    }
+
+    /// A rotation function acting on the secret it rotates: built by `api::authenticate`
+    /// for the short-lived credentials a process function gets, and by the driver for the
+    /// builtin functions, which run inside Tumbler with the same limits.
+    pub(crate) fn rotation_session(
+        access_key_id: String,
+        account: AccountId,
+        region: Region,
+        scope: RotationScope,
+    ) -> Principal {
+        Principal {
+            access_key_id,
+            user_name: format!("rotation/{}", scope.function_name),
+            account,
+            region,
+            scope: Some(scope),
+            operation: "",
+        }
+    }
+
+    /// The same caller, calling `operation`.
+    pub fn for_operation(self, operation: &'static str) -> Principal {
+        Principal { operation, ..self }
+    }
+
+    pub fn operation(&self) -> &'static str {
+        self.operation
+    }
+
+    pub fn scope(&self) -> Option<&RotationScope> {
+        self.scope.as_ref()
+    }
+
+    /// Whether this caller may call `operation` at all.
+    pub fn may_call(&self, operation: &str) -> bool {
+        self.scope.is_none() || ROTATION_SESSION_OPERATIONS.contains(&operation)
+    }
+
+    /// Whether this caller may act on the secret with internal id `secret_id`.
+    pub fn may_access(&self, secret_id: &str) -> bool {
+        self.scope.as_ref().is_none_or(|s| s.secret_id == secret_id)
+    }
+
+    /// Whether this is an administrator (not a rotation session): Tumbler's own admin API.
+    pub fn is_admin(&self) -> bool {
+        self.scope.is_none()
     }
 
     pub fn access_key_id(&self) -> &str {
@@ -55,6 +128,26 @@ impl Principal {
     }
 
     pub fn arn(&self) -> String {
-        format!("arn:aws:iam::{}:user/{}", self.account.0, self.user_name)
+        match &self.scope {
+            Some(s) => format!(
+                "arn:aws:sts::{}:assumed-role/tumbler-rotation/{}",
+                self.account.0, s.function_name
+            ),
+            None => format!("arn:aws:iam::{}:user/{}", self.account.0, self.user_name),
+        }
+    }
+
+    /// AWS's AccessDeniedException text for an action this caller may not take.
+    pub fn not_authorized(&self, action: &str, resource: Option<&str>) -> String {
+        match resource {
+            Some(r) => format!(
+                "User: {} is not authorized to perform: secretsmanager:{action} on resource: {r} because no identity-based policy allows the secretsmanager:{action} action",
+                self.arn()
+            ),
+            None => format!(
+                "User: {} is not authorized to perform: secretsmanager:{action} because no identity-based policy allows the secretsmanager:{action} action",
+                self.arn()
+            ),
+        }
     }
 }

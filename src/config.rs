@@ -10,6 +10,9 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use crate::domain::AccountId;
+use crate::domain::rotation::RetryPolicy;
+use crate::rotation::definition::FunctionDefinition;
+use crate::rotation::driver::RotationSettings;
 use crate::telemetry::LogFormat;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4584";
@@ -36,6 +39,76 @@ pub struct FileConfig {
     pub log_format: Option<String>,
     pub max_clock_skew_seconds: Option<i64>,
     pub purge_interval_seconds: Option<u64>,
+    pub rotation: Option<RotationFileConfig>,
+    /// Rotation functions, written to the database at every start (replacing stored
+    /// functions of the same name).
+    #[serde(default)]
+    pub functions: Vec<FunctionDefinition>,
+}
+
+/// `[rotation]`: how the driver and scheduler work.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotationFileConfig {
+    pub workers: Option<usize>,
+    pub max_attempts: Option<u32>,
+    pub retry_delay_ms: Option<u64>,
+    pub max_retry_delay_ms: Option<u64>,
+    pub lease_seconds: Option<u64>,
+    pub poll_interval_ms: Option<u64>,
+    pub scheduler_interval_ms: Option<u64>,
+    pub scheduler_batch: Option<i64>,
+}
+
+impl RotationFileConfig {
+    fn settings(&self) -> Result<RotationSettings, ConfigError> {
+        let d = RotationSettings::default();
+        let positive = |name: &str, v: u64| {
+            if v == 0 {
+                Err(ConfigError(format!("rotation.{name} must be at least 1")))
+            } else {
+                Ok(v)
+            }
+        };
+        let ms = |name: &str, v: Option<u64>, default: Duration| -> Result<Duration, ConfigError> {
+            Ok(match v {
+                Some(v) => Duration::from_millis(positive(name, v)?),
+                None => default,
+            })
+        };
+        let retry = RetryPolicy {
+            max_attempts: positive(
+                "max_attempts",
+                self.max_attempts.unwrap_or(d.retry.max_attempts).into(),
+            )? as u32,
+            first_delay_ms: self
+                .retry_delay_ms
+                .map(|v| v as i64)
+                .unwrap_or(d.retry.first_delay_ms),
+            max_delay_ms: self
+                .max_retry_delay_ms
+                .map(|v| v as i64)
+                .unwrap_or(d.retry.max_delay_ms),
+        };
+        Ok(RotationSettings {
+            workers: positive("workers", self.workers.unwrap_or(d.workers) as u64)? as usize,
+            retry,
+            lease: match self.lease_seconds {
+                Some(v) => Duration::from_secs(positive("lease_seconds", v)?),
+                None => d.lease,
+            },
+            poll_interval: ms("poll_interval_ms", self.poll_interval_ms, d.poll_interval)?,
+            scheduler_interval: ms(
+                "scheduler_interval_ms",
+                self.scheduler_interval_ms,
+                d.scheduler_interval,
+            )?,
+            scheduler_batch: positive(
+                "scheduler_batch",
+                self.scheduler_batch.unwrap_or(d.scheduler_batch).max(0) as u64,
+            )? as i64,
+        })
+    }
 }
 
 /// What flags and the environment said (`None` where they said nothing).
@@ -84,6 +157,9 @@ pub struct Config {
     pub purge_interval: Duration,
     /// The admin key from the environment, if set.
     pub admin_key: Option<(String, Zeroizing<String>)>,
+    pub rotation: RotationSettings,
+    /// Functions declared in the file, each already validated.
+    pub functions: Vec<FunctionDefinition>,
 }
 
 impl std::fmt::Debug for Config {
@@ -179,6 +255,18 @@ impl Config {
                 ));
             }
         };
+        let rotation = file.rotation.clone().unwrap_or_default().settings()?;
+        let mut names = std::collections::BTreeSet::new();
+        for f in &file.functions {
+            f.validate(None)
+                .map_err(|e| ConfigError(format!("functions: {e}")))?;
+            if !names.insert(f.name.clone()) {
+                return Err(ConfigError(format!(
+                    "functions: {:?} is declared twice",
+                    f.name
+                )));
+            }
+        }
         Ok(Config {
             listen,
             data_dir,
@@ -190,6 +278,8 @@ impl Config {
             max_clock_skew_secs: skew,
             purge_interval: Duration::from_secs(purge),
             admin_key,
+            rotation,
+            functions: file.functions,
         })
     }
 
@@ -227,12 +317,32 @@ mod tests {
             "log_format",
             "max_clock_skew_seconds",
             "purge_interval_seconds",
+            "workers",
+            "max_attempts",
+            "retry_delay_ms",
+            "max_retry_delay_ms",
+            "lease_seconds",
+            "poll_interval_ms",
+            "scheduler_interval_ms",
+            "scheduler_batch",
         ] {
             assert!(
                 EXAMPLE.contains(&format!("{key} =")),
                 "{key} missing from the example"
             );
         }
+        // The example shows the defaults, and its function validates.
+        let c = Config::merge(f, Overrides::default()).unwrap();
+        assert_eq!(c.rotation, RotationSettings::default());
+        assert_eq!(c.functions.len(), 1);
+    }
+
+    #[test]
+    fn a_bad_function_in_the_file_is_refused_with_its_name() {
+        let f: FileConfig =
+            toml::from_str("[[functions]]\nname = \"f\"\nkind = \"ftp\"\n").unwrap();
+        let e = Config::merge(f, Overrides::default()).err().unwrap();
+        assert!(e.0.contains("\"f\"") && e.0.contains("kind"), "{}", e.0);
     }
 
     #[test]

@@ -13,6 +13,8 @@ use crate::api::{self, ApiConfig, App};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{ADMIN_CREDENTIALS_FILE, Config};
 use crate::crypto::MasterKey;
+use crate::rotation::driver::{Driver, RotationSettings};
+use crate::rotation::runner::Runners;
 use crate::service::{AdminKey, Service};
 use crate::telemetry::metrics::Metrics;
 
@@ -26,6 +28,7 @@ pub struct Tumbler {
     /// The admin key made on this start, if one was (its secret is also in the credentials file).
     pub admin_key: Option<AdminKey>,
     purge_interval: std::time::Duration,
+    rotation: RotationSettings,
 }
 
 impl Tumbler {
@@ -54,6 +57,23 @@ impl Tumbler {
             .check_master_key()
             .await
             .map_err(|e| StartError(e.to_string()))?;
+        // A SQLite database belongs to this process alone (its lock file says so), so any
+        // lease in it is a previous run's: its rotations resume at once instead of waiting
+        // for the lease to run out.
+        if service.store().backend_name() == "sqlite" {
+            service
+                .store()
+                .release_rotation_leases(None)
+                .await
+                .map_err(|e| StartError(format!("releasing rotation leases: {e}")))?;
+        }
+        for f in &config.functions {
+            service
+                .put_function(f)
+                .await
+                .map_err(|e| StartError(format!("registering function {}: {e}", f.name)))?;
+            tracing::info!(function = %f.name, kind = %f.kind, "registered rotation function from the config file");
+        }
 
         let credentials_path = data_dir.join(ADMIN_CREDENTIALS_FILE);
         let admin_key = match &config.admin_key {
@@ -103,19 +123,20 @@ impl Tumbler {
             "tumbler is ready"
         );
         let app = Arc::new(App {
-            service,
+            service: Arc::new(service),
             config: ApiConfig {
                 dev: config.dev,
                 max_clock_skew_secs: config.max_clock_skew_secs,
                 ..Default::default()
             },
-            metrics: Metrics::new(),
+            metrics: Arc::new(Metrics::new()),
             signing_keys: Default::default(),
         });
         Ok(Tumbler {
             app,
             admin_key,
             purge_interval: config.purge_interval,
+            rotation: config.rotation.clone(),
         })
     }
 
@@ -126,18 +147,56 @@ impl Tumbler {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let purger = tokio::spawn(purge_loop(self.app.clone(), self.purge_interval, stop_rx));
-        if let Ok(addr) = listener.local_addr() {
-            tracing::info!(%addr, "listening");
-        }
+        let purger = tokio::spawn(purge_loop(
+            self.app.clone(),
+            self.purge_interval,
+            stop_rx.clone(),
+        ));
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, "listening");
+        let driver = Arc::new(Driver {
+            service: self.app.service.clone(),
+            runners: Runners::new(self.app.service.clone(), endpoint_of(addr)),
+            settings: self.rotation.clone(),
+            metrics: self.app.metrics.clone(),
+            node_id: format!("{}-{}", hostname(), uuid::Uuid::new_v4()),
+        });
+        let driver_task = tokio::spawn(driver.run(stop_rx.clone()));
+        let scheduler = tokio::spawn(crate::rotation::scheduler::run(
+            self.app.service.clone(),
+            self.rotation.clone(),
+            stop_rx,
+        ));
         let result = axum::serve(listener, api::router(self.app))
             .with_graceful_shutdown(shutdown)
             .await;
         let _ = stop_tx.send(true);
         let _ = purger.await;
+        let _ = scheduler.await;
+        let _ = driver_task.await;
         tracing::info!("stopped");
         result
     }
+}
+
+/// How a function on this machine reaches this server: a wildcard listen address is reached
+/// on loopback.
+fn endpoint_of(addr: std::net::SocketAddr) -> String {
+    let ip = match addr.ip() {
+        std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    format!("http://{}", std::net::SocketAddr::new(ip, addr.port()))
+}
+
+/// This machine's name, for the owner of rotation leases in logs and the database.
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "tumbler".into())
 }
 
 /// Purges secrets whose recovery window has ended, every `interval`, until told to stop.

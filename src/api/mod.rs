@@ -4,6 +4,7 @@
 //! content type -> JSON into the operation's request shape ([`ops`]) -> service -> JSON out.
 //! Any failure on the way becomes an [`error::ApiError`], whose wire form has one table.
 
+pub mod admin;
 pub mod error;
 pub mod operation;
 pub mod ops;
@@ -51,9 +52,10 @@ impl Default for ApiConfig {
 }
 
 pub struct App {
-    pub service: Service,
+    /// Shared with the rotation driver and scheduler.
+    pub service: Arc<Service>,
     pub config: ApiConfig,
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
     pub signing_keys: sigv4::SigningKeyCache,
 }
 
@@ -84,11 +86,13 @@ async fn aws_request(State(app): State<Arc<App>>, request: axum::extract::Reques
     let request_id = uuid::Builder::from_random_bytes(rand::random())
         .into_uuid()
         .to_string();
-    let operation = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .and_then(Operation::from_target);
-    let op_name = operation.map(Operation::name).unwrap_or("Unknown");
+    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok());
+    let operation = target.and_then(Operation::from_target);
+    let admin_operation = target.and_then(admin::operation_name);
+    let op_name = operation
+        .map(Operation::name)
+        .or(admin_operation)
+        .unwrap_or("Unknown");
     let span = tracing::info_span!(
         "request",
         request_id = request_id.as_str(),
@@ -98,8 +102,19 @@ async fn aws_request(State(app): State<Arc<App>>, request: axum::extract::Reques
     let result = async {
         let bytes = protocol::read_body(body, &headers, app.config.max_body_bytes).await?;
         let principal = authenticate(&app, &method, &uri, &headers, &bytes).await?;
+        if let Some(admin_op) = admin_operation {
+            protocol::check_content_type(&headers)?;
+            let principal = principal.for_operation(admin_op);
+            return admin::dispatch(&app.service, &principal, admin_op, &bytes).await;
+        }
         let operation = operation.ok_or(ApiError::UnknownOperation)?;
         protocol::check_content_type(&headers)?;
+        if !principal.may_call(operation.name()) {
+            return Err(ApiError::Service(crate::error::Error::AccessDenied(
+                principal.not_authorized(operation.name(), None),
+            )));
+        }
+        let principal = principal.for_operation(operation.name());
         operation.dispatch(&app.service, &principal, &bytes).await
     }
     .instrument(span.clone())
@@ -183,9 +198,28 @@ async fn authenticate(
             region,
         ));
     }
-    // Tumbler issues no session tokens yet, so a request carrying one cannot be valid.
-    if headers.contains_key("x-amz-security-token") {
-        return Err(AuthError::UnrecognizedClient.into());
+    // Session tokens are issued only to rotation functions, scoped to one secret.
+    if let Some(token) = headers.get("x-amz-security-token") {
+        let token = token.to_str().map_err(|_| AuthError::UnrecognizedClient)?;
+        let Some((secret, scope)) = app.service.session(&auth.access_key_id, token) else {
+            return Err(AuthError::UnrecognizedClient.into());
+        };
+        SignedRequest {
+            method: method.as_str(),
+            path: uri.path(),
+            query: uri.query(),
+            headers,
+            body,
+            auth: &auth,
+            amz_date: &amz_date,
+        }
+        .verify(&secret)?;
+        return Ok(Principal::rotation_session(
+            auth.access_key_id,
+            account,
+            region,
+            scope,
+        ));
     }
     let Some((user, secret)) = app.service.access_key_secret(&auth.access_key_id).await? else {
         return Err(AuthError::UnrecognizedClient.into());

@@ -1,4 +1,6 @@
-//! The command line: `tumbler serve` and `tumbler config example`.
+//! The command line: `tumbler serve`, `tumbler admin ...` and `tumbler config example`.
+
+mod admin;
 
 use std::path::PathBuf;
 
@@ -23,6 +25,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the server.
     Serve(Box<ServeArgs>),
+    /// Administer a running server: rotation functions, rotation history.
+    Admin(Box<admin::AdminArgs>),
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -95,6 +99,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
             print!("{}", config::EXAMPLE);
             Ok(())
         }
+        Command::Admin(args) => admin::run(*args),
         Command::Serve(args) => {
             let args = *args;
             let config = Config::load(args.overrides()).map_err(|e| e.to_string())?;

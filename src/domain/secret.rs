@@ -105,7 +105,12 @@ pub struct Rotation {
     pub lambda_arn: Option<String>,
     pub rules: Option<RotationRules>,
     pub last_rotated_at: Option<Millis>,
+    /// NextRotationDate: the end of the next rotation window.
     pub next_rotation_at: Option<Millis>,
+    /// When the scheduler starts the next rotation: a random time inside the window. `None`
+    /// while a rotation is in flight or when rotation is off. Indexed by the store, so due
+    /// work is found without looking at secrets that are not due.
+    pub due_at: Option<Millis>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -354,6 +359,106 @@ impl Secret {
             )));
         }
         Ok(())
+    }
+
+    /// The version of a rotation that has not finished: AWSPENDING on a version that is not
+    /// also AWSCURRENT (spec §4.1 step 6).
+    pub fn unfinished_rotation(&self) -> Option<&Version> {
+        self.version_with_stage(AWSPENDING)
+            .filter(|v| !v.stages.contains(AWSCURRENT))
+    }
+
+    /// Stores the rotation configuration RotateSecret was given and turns rotation on.
+    pub fn configure_rotation(
+        &mut self,
+        lambda_arn: Option<&str>,
+        rules: Option<RotationRules>,
+        now: Millis,
+    ) {
+        if let Some(arn) = lambda_arn {
+            self.rotation.lambda_arn = Some(arn.to_owned());
+        }
+        if let Some(rules) = rules {
+            self.rotation.rules = Some(rules);
+        }
+        self.rotation.enabled = Some(true);
+        self.last_changed_at = now;
+    }
+
+    /// Creates the value-less version `token` labelled AWSPENDING that a rotation's function
+    /// fills (spec §4.2). AWSPENDING left on the current version by an earlier rotation moves
+    /// to it.
+    pub fn add_pending_placeholder(&mut self, token: &str, now: Millis) -> Result<()> {
+        if self.version(token).is_some() {
+            return Err(Error::ResourceExists(format!(
+                "You can't use ClientRequestToken {token} because that value is already in use for a version of secret {}.",
+                self.arn.0
+            )));
+        }
+        self.versions.push(Version {
+            id: token.to_owned(),
+            stages: BTreeSet::new(),
+            created_at: now,
+            last_accessed_at: None,
+            value: None,
+        });
+        let idx = self.versions.len() - 1;
+        self.attach_label(AWSPENDING, idx);
+        self.prune_versions(now)
+    }
+
+    /// Creates the temporary AWSPENDING version holding a copy of the current value that a
+    /// RotateImmediately=false test runs testSecret against (spec §4.4).
+    pub fn add_pending_copy(&mut self, id: &str, copy: SealedValue, now: Millis) -> Result<()> {
+        self.add_pending_placeholder(id, now)?;
+        let idx = self.version_index(id).expect("just added");
+        self.versions[idx].value = Some(copy);
+        Ok(())
+    }
+
+    /// Removes a version outright (the test rotation's temporary copy). AWSCURRENT is never
+    /// removed this way.
+    pub fn remove_version(&mut self, id: &str) {
+        self.versions
+            .retain(|v| v.id != id || v.stages.contains(AWSCURRENT));
+    }
+
+    /// A rotation finished with `token` as AWSCURRENT: it is the last rotation, and the
+    /// AWSPENDING label it still carries is cleaned up, as AWS's backend does (spec §4.3).
+    pub fn complete_rotation(&mut self, token: &str, now: Millis) {
+        if let Some(idx) = self.version_index(token)
+            && self.versions[idx].stages.contains(AWSCURRENT)
+        {
+            self.versions[idx].stages.remove(AWSPENDING);
+        }
+        self.rotation.last_rotated_at = Some(now);
+    }
+
+    /// Places the next rotation: `window` is the next window after the last rotation (or now),
+    /// `due` the time inside it when the scheduler starts it.
+    pub fn schedule_rotation(&mut self, next: Option<(Millis, Millis)>) {
+        match next {
+            Some((due, end)) if self.rotation.enabled == Some(true) => {
+                self.rotation.due_at = Some(due);
+                self.rotation.next_rotation_at = Some(end);
+            }
+            _ => {
+                self.rotation.due_at = None;
+                if self.rotation.enabled != Some(true) {
+                    self.rotation.next_rotation_at = None;
+                }
+            }
+        }
+    }
+
+    /// CancelRotateSecret: rotation off, configuration kept, nothing scheduled (spec §4.8).
+    pub fn disable_rotation(&mut self, now: Millis) {
+        if self.rotation.enabled == Some(true) {
+            self.rotation.enabled = Some(false);
+            self.rotation.next_rotation_at = None;
+            self.rotation.due_at = None;
+            self.last_changed_at = now;
+        }
     }
 
     /// UpdateSecretVersionStage (spec §5.3).

@@ -8,11 +8,13 @@ mod policy;
 mod replication;
 mod rotation;
 mod secrets;
+mod sessions;
 
 pub use access_keys::AdminKey;
 pub use listing::{ListSecretsQuery, SortBy};
-pub use rotation::RotateSecretInput;
+pub use rotation::{RotateSecretInput, RotationProgress, RotationWriteError};
 pub use secrets::{BatchGetOutput, CreateSecretInput, SecretValueOutput};
+pub use sessions::SessionCredentials;
 
 use std::sync::Arc;
 
@@ -35,6 +37,9 @@ pub struct Service {
     clock: Arc<dyn Clock>,
     account: AccountId,
     access_keys: access_keys::AccessKeyCache,
+    sessions: sessions::Sessions,
+    /// Woken when a rotation is started here, so the driver picks it up at once.
+    rotation_wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl From<StoreError> for Error {
@@ -81,6 +86,8 @@ impl Service {
             clock,
             account,
             access_keys: Default::default(),
+            sessions: Default::default(),
+            rotation_wakeup: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -94,6 +101,19 @@ impl Service {
 
     pub fn store(&self) -> &DynStore {
         &self.store
+    }
+
+    pub fn master_key(&self) -> &MasterKey {
+        &self.master_key
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// What the rotation driver waits on besides its timer.
+    pub fn rotation_wakeup(&self) -> Arc<tokio::sync::Notify> {
+        self.rotation_wakeup.clone()
     }
 
     fn seal(&self, secret: &Secret, version_id: &str, value: &SecretValue) -> SealedValue {
@@ -145,7 +165,21 @@ impl Service {
                 }
             }
         };
-        let Some(row) = row else { return Ok(None) };
+        // A rotation function's credentials reach only the secret it rotates, and cannot
+        // tell which other secrets exist.
+        let Some(row) = row else {
+            return match p.scope() {
+                Some(_) => Err(Error::AccessDenied(
+                    p.not_authorized(p.operation(), Some(secret_id)),
+                )),
+                None => Ok(None),
+            };
+        };
+        if !p.may_access(&row.id) {
+            return Err(Error::AccessDenied(
+                p.not_authorized(p.operation(), Some(&row.arn.0)),
+            ));
+        }
         Ok(Some(self.resolve_row(row).await?))
     }
 

@@ -354,10 +354,15 @@ impl Service {
         stages: Option<&[String]>,
     ) -> Result<(Secret, PutOutcome)> {
         let sealed = self.seal_for(p, secret_id, token, value).await?;
-        self.modify(p, secret_id, |secret, now| {
-            self.apply_value(secret, token, value, &sealed, stages, now)
-        })
-        .await
+        let (secret, outcome) = self
+            .modify(p, secret_id, |secret, now| {
+                self.apply_value(secret, token, value, &sealed, stages, now)
+            })
+            .await?;
+        if let Some(abandoned) = &outcome.abandoned_rotation_of {
+            self.record_abandoned_rotation(&secret, abandoned).await;
+        }
+        Ok((secret, outcome))
     }
 
     /// Seals `value` for version `token` of the secret. The ARN in the associated data never
@@ -396,7 +401,11 @@ impl Service {
             }
             return Err(token_in_use(token, &secret.arn));
         }
-        secret.put_value(token, sealed.clone(), stages, now)
+        let outcome = secret.put_value(token, sealed.clone(), stages, now)?;
+        if outcome.stages.contains(crate::domain::AWSCURRENT) {
+            self.reschedule_after_manual_change(secret, now);
+        }
+        Ok(outcome)
     }
 
     /// UpdateSecret: description, key and a new value, all in one save.
@@ -416,10 +425,13 @@ impl Service {
             }
             None => None,
         };
-        let (secret, ()) = self
+        let (secret, abandoned) = self
             .modify(p, secret_id, |secret, now| {
+                let mut abandoned = None;
                 if let Some((token, value, sealed)) = &new_value {
-                    self.apply_value(secret, token, value, sealed, None, now)?;
+                    abandoned = self
+                        .apply_value(secret, token, value, sealed, None, now)?
+                        .abandoned_rotation_of;
                 }
                 if let Some(d) = description
                     && secret.description.as_deref() != Some(d)
@@ -435,9 +447,12 @@ impl Service {
                         secret.last_changed_at = now;
                     }
                 }
-                Ok(())
+                Ok(abandoned)
             })
             .await?;
+        if let Some(abandoned) = &abandoned {
+            self.record_abandoned_rotation(&secret, abandoned).await;
+        }
         Ok((secret, new_value.map(|(t, _, _)| t.to_owned())))
     }
 

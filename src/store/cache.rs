@@ -12,8 +12,12 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use super::{AccessKeyRecord, DynStore, Lookup, Store, StoreResult, VersionChanges};
+use super::{
+    AccessKeyRecord, DynStore, FunctionRecord, Lookup, RotationChanges, Store, StoreResult,
+    VersionChanges,
+};
 use crate::clock::Millis;
+use crate::domain::rotation::{RotationEvent, RotationJob};
 use crate::domain::{Region, Secret};
 
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -106,9 +110,15 @@ impl Store for CachedStore {
         r
     }
 
-    async fn save_secret(&self, secret: &Secret, changes: &VersionChanges) -> StoreResult<()> {
-        let r = self.inner.save_secret(secret, changes).await;
-        self.evict(Some(&secret.id));
+    async fn save_secret_and_rotation(
+        &self,
+        secret: Option<(&Secret, &VersionChanges)>,
+        rotation: &RotationChanges,
+    ) -> StoreResult<()> {
+        let r = self.inner.save_secret_and_rotation(secret, rotation).await;
+        if let Some((secret, _)) = secret {
+            self.evict(Some(&secret.id));
+        }
         r
     }
 
@@ -153,5 +163,63 @@ impl Store for CachedStore {
         let r = self.inner.delete_all_secrets().await;
         self.evict(None);
         r
+    }
+
+    async fn secrets_due_for_rotation(&self, now: Millis, limit: i64) -> StoreResult<Vec<String>> {
+        self.inner.secrets_due_for_rotation(now, limit).await
+    }
+
+    async fn claim_rotation(
+        &self,
+        owner: &str,
+        now: Millis,
+        lease_until: Millis,
+    ) -> StoreResult<Option<RotationJob>> {
+        self.inner.claim_rotation(owner, now, lease_until).await
+    }
+
+    async fn renew_rotation_lease(
+        &self,
+        id: &str,
+        owner: &str,
+        until: Millis,
+    ) -> StoreResult<bool> {
+        self.inner.renew_rotation_lease(id, owner, until).await
+    }
+
+    async fn release_rotation_leases(&self, owner: Option<&str>) -> StoreResult<()> {
+        self.inner.release_rotation_leases(owner).await
+    }
+
+    async fn active_rotation(&self, secret_id: &str) -> StoreResult<Option<RotationJob>> {
+        self.inner.active_rotation(secret_id).await
+    }
+
+    async fn rotations_of(&self, secret_id: &str) -> StoreResult<Vec<RotationJob>> {
+        self.inner.rotations_of(secret_id).await
+    }
+
+    async fn rotation_events_of(&self, secret_id: &str) -> StoreResult<Vec<RotationEvent>> {
+        self.inner.rotation_events_of(secret_id).await
+    }
+
+    async fn next_rotation_attempt(&self) -> StoreResult<Option<Millis>> {
+        self.inner.next_rotation_attempt().await
+    }
+
+    async fn put_function(&self, record: &FunctionRecord) -> StoreResult<()> {
+        self.inner.put_function(record).await
+    }
+
+    async fn function(&self, name: &str) -> StoreResult<Option<FunctionRecord>> {
+        self.inner.function(name).await
+    }
+
+    async fn list_functions(&self) -> StoreResult<Vec<FunctionRecord>> {
+        self.inner.list_functions().await
+    }
+
+    async fn delete_function(&self, name: &str) -> StoreResult<bool> {
+        self.inner.delete_function(name).await
     }
 }

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::clock::Millis;
+use crate::domain::rotation::{RotationEvent, RotationJob};
 use crate::domain::{Region, Secret, Version};
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +32,10 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A lease-guarded rotation write found the job no longer held by this node or no
+    /// longer active (cancelled, abandoned, or taken over after the lease ran out).
+    #[error("rotation lease lost")]
+    LeaseLost,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -50,6 +55,35 @@ pub struct AccessKeyRecord {
     pub sealed_secret: Vec<u8>,
     pub active: bool,
     pub created_at: Millis,
+}
+
+/// A rotation function as stored: its name and its definition document, which only
+/// `rotation::functions` reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionRecord {
+    pub name: String,
+    pub definition: String,
+    pub updated_at: Millis,
+}
+
+/// Rotation rows written in the same transaction as a secret.
+#[derive(Debug, Default, Clone)]
+pub struct RotationChanges {
+    /// A new job; `AlreadyExists` if the secret already has an active one.
+    pub insert: Option<RotationJob>,
+    /// A job's new state. With `lease_owner`, only if that node still holds the job's lease
+    /// and the job is still active (`LeaseLost` otherwise).
+    pub update: Option<RotationJob>,
+    pub lease_owner: Option<String>,
+    /// Keep the lease (the job is still being worked on); otherwise it is released.
+    pub keep_lease: bool,
+    pub events: Vec<RotationEvent>,
+}
+
+impl RotationChanges {
+    pub fn is_empty(&self) -> bool {
+        self.insert.is_none() && self.update.is_none() && self.events.is_empty()
+    }
 }
 
 /// The version rows a save writes and deletes.
@@ -97,7 +131,16 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_secret(&self, secret: &Secret) -> StoreResult<()>;
     /// Writes `secret` if the stored revision is still `secret.revision` (the one it was read
     /// at), storing `revision + 1`; `Conflict` when another writer got there first.
-    async fn save_secret(&self, secret: &Secret, changes: &VersionChanges) -> StoreResult<()>;
+    async fn save_secret(&self, secret: &Secret, changes: &VersionChanges) -> StoreResult<()> {
+        self.save_secret_and_rotation(Some((secret, changes)), &RotationChanges::default())
+            .await
+    }
+    /// [`Store::save_secret`] (when `secret` is given) and rotation rows, in one transaction.
+    async fn save_secret_and_rotation(
+        &self,
+        secret: Option<(&Secret, &VersionChanges)>,
+        rotation: &RotationChanges,
+    ) -> StoreResult<()>;
     /// Removes a secret, its versions and any replica rows pointing at it.
     async fn delete_secret(&self, id: &str) -> StoreResult<()>;
     /// Records a read at day granularity without taking part in optimistic concurrency.
@@ -117,8 +160,43 @@ pub trait Store: Send + Sync + 'static {
     /// Sets `key` to `value` unless it has a value already; returns the value now stored.
     async fn meta_init(&self, key: &str, value: &[u8]) -> StoreResult<Vec<u8>>;
 
-    /// Deletes every secret (the dev server's reset); access keys and meta stay.
+    /// Deletes every secret and its rotations (the dev server's reset); access keys, functions
+    /// and meta stay.
     async fn delete_all_secrets(&self) -> StoreResult<()>;
+
+    /// Ids of secrets whose next rotation is due at or before `now`, soonest first, through
+    /// the `rotation_due_at` index: secrets that are not due are not read.
+    async fn secrets_due_for_rotation(&self, now: Millis, limit: i64) -> StoreResult<Vec<String>>;
+    /// Takes one active job that is ready (`next_attempt_at <= now`) and that no live lease
+    /// holds, leasing it to `owner` until `lease_until`. Several nodes may call this at once;
+    /// each job goes to one of them.
+    async fn claim_rotation(
+        &self,
+        owner: &str,
+        now: Millis,
+        lease_until: Millis,
+    ) -> StoreResult<Option<RotationJob>>;
+    /// Extends `owner`'s lease on job `id`; false if the lease is lost or the job is no longer
+    /// active.
+    async fn renew_rotation_lease(&self, id: &str, owner: &str, until: Millis)
+    -> StoreResult<bool>;
+    /// Gives up the leases `owner` holds (all leases when `None`: a SQLite database has one
+    /// server, so at its start every lease is a dead process's).
+    async fn release_rotation_leases(&self, owner: Option<&str>) -> StoreResult<()>;
+    /// The secret's rotation in flight, if any.
+    async fn active_rotation(&self, secret_id: &str) -> StoreResult<Option<RotationJob>>;
+    /// A secret's rotations, oldest first.
+    async fn rotations_of(&self, secret_id: &str) -> StoreResult<Vec<RotationJob>>;
+    /// A secret's rotation events, oldest first.
+    async fn rotation_events_of(&self, secret_id: &str) -> StoreResult<Vec<RotationEvent>>;
+    /// When the soonest active job may run, for the driver's sleep.
+    async fn next_rotation_attempt(&self) -> StoreResult<Option<Millis>>;
+
+    async fn put_function(&self, record: &FunctionRecord) -> StoreResult<()>;
+    async fn function(&self, name: &str) -> StoreResult<Option<FunctionRecord>>;
+    async fn list_functions(&self) -> StoreResult<Vec<FunctionRecord>>;
+    /// False when there was no such function.
+    async fn delete_function(&self, name: &str) -> StoreResult<bool>;
 }
 
 pub type DynStore = Arc<dyn Store>;

@@ -8,11 +8,18 @@ use sqlx::{ConnectOptions, Connection, Executor};
 use super::StoreResult;
 use super::sql::{Backend, SqlStore, migrate};
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/postgres/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "rotation",
+        include_str!("../../migrations/postgres/0002_rotation.sql"),
+    ),
+];
 
 /// Servers starting together take this advisory lock so that one of them migrates.
 const MIGRATION_LOCK: i64 = 0x7475_6d62_6c65_7200; // "tumbler\0"

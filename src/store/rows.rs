@@ -130,6 +130,8 @@ impl Metadata {
                 }),
                 last_rotated_at: self.last_rotated_at.map(Millis),
                 next_rotation_at: self.next_rotation_at.map(Millis),
+                // A column of its own (indexed for the scheduler); filled by the row reader.
+                due_at: None,
             },
             resource_policy: self.resource_policy,
             primary_region: self.primary_region.map(Region),

@@ -8,8 +8,14 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
 use super::rows::Metadata;
-use super::{AccessKeyRecord, Lookup, Store, StoreError, StoreResult, VersionChanges};
+use super::{
+    AccessKeyRecord, FunctionRecord, Lookup, RotationChanges, Store, StoreError, StoreResult,
+    VersionChanges,
+};
 use crate::clock::Millis;
+use crate::domain::rotation::{
+    RotationEvent, RotationEventKind, RotationJob, RotationKind, RotationState, RotationStep,
+};
 use crate::domain::secret::{SealedValue, ValueKind};
 use crate::domain::{Arn, Region, Secret, SecretName, Version};
 
@@ -30,17 +36,27 @@ pub struct SqlStore {
 // Column lists as macros, so queries stay string literals (sqlx refuses SQL built at run time).
 macro_rules! secret_columns {
     () => {
-        "id, region, name, arn, replica_of, created_at, deleted_at, last_accessed_at, revision, metadata"
+        "id, region, name, arn, replica_of, created_at, deleted_at, last_accessed_at, revision, metadata, rotation_due_at"
     };
 }
 /// A secret with its versions in one round trip, for the hot path.
 macro_rules! joined_select {
     () => {
         "SELECT s.id, s.region, s.name, s.arn, s.replica_of, s.created_at, s.deleted_at,
-                s.last_accessed_at, s.revision, s.metadata, v.version_id, v.stages,
+                s.last_accessed_at, s.revision, s.metadata, s.rotation_due_at, v.version_id, v.stages,
                 v.created_at AS v_created_at, v.last_accessed_at AS v_last_accessed_at,
                 v.value_kind, v.value
          FROM secrets s LEFT JOIN secret_versions v ON v.secret_id = s.id "
+    };
+}
+macro_rules! rotation_columns {
+    () => {
+        "id, secret_id, secret_arn, token, kind, function_name, lambda_arn, state, step, attempt, next_attempt_at, created_at, finished_at, error"
+    };
+}
+macro_rules! event_columns {
+    () => {
+        "rotation_id, secret_id, secret_arn, token, event, step, attempt, duration_ms, error, at"
     };
 }
 macro_rules! version_columns {
@@ -60,7 +76,10 @@ fn secret_from_row(row: &AnyRow) -> StoreResult<Secret> {
     let metadata: String = row.try_get("metadata")?;
     let meta: Metadata = serde_json::from_str(&metadata)
         .map_err(|e| StoreError::Corrupt(format!("secret metadata: {e}")))?;
-    let parts = meta.into_parts();
+    let mut parts = meta.into_parts();
+    parts.rotation.due_at = row
+        .try_get::<Option<i64>, _>("rotation_due_at")?
+        .map(Millis);
     let name: String = row.try_get("name")?;
     Ok(Secret {
         id: row.try_get("id")?,
@@ -173,6 +192,174 @@ async fn upsert_version<'c>(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// The secret half of a save: the revision-checked row update and its version rows.
+async fn write_secret<'c>(
+    tx: &mut sqlx::Transaction<'c, sqlx::Any>,
+    secret: &Secret,
+    changes: &VersionChanges,
+) -> StoreResult<()> {
+    let metadata = serde_json::to_string(&Metadata::from_secret(secret))
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    // The write comes first so SQLite takes its write lock at once and waits on
+    // busy_timeout, instead of failing a read-to-write upgrade.
+    let updated = sqlx::query(
+        "UPDATE secrets SET deleted_at = $1, metadata = $2, replica_of = $3, rotation_due_at = $4,
+                revision = revision + 1
+         WHERE id = $5 AND revision = $6",
+    )
+    .bind(secret.deleted_at.map(|m| m.0))
+    .bind(metadata)
+    .bind(secret.replica_of.as_deref())
+    .bind(secret.rotation.due_at.map(|m| m.0))
+    .bind(&secret.id)
+    .bind(secret.revision)
+    .execute(&mut **tx)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(StoreError::Conflict);
+    }
+    for id in &changes.deletes {
+        sqlx::query("DELETE FROM secret_versions WHERE secret_id = $1 AND version_id = $2")
+            .bind(&secret.id)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    for v in &changes.upserts {
+        upsert_version(tx, &secret.id, v).await?;
+    }
+    Ok(())
+}
+
+/// The rotation half of a save: a new job, a job's new state (lease-guarded if asked), events.
+async fn write_rotation<'c>(
+    tx: &mut sqlx::Transaction<'c, sqlx::Any>,
+    rotation: &RotationChanges,
+) -> StoreResult<()> {
+    if let Some(job) = &rotation.insert {
+        sqlx::query(concat!(
+            "INSERT INTO rotations (",
+            rotation_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        ))
+        .bind(&job.id)
+        .bind(&job.secret_id)
+        .bind(&job.secret_arn)
+        .bind(&job.token)
+        .bind(job.kind.as_str())
+        .bind(&job.function_name)
+        .bind(&job.lambda_arn)
+        .bind(job.state.as_str())
+        .bind(job.step.as_str())
+        .bind(job.attempt as i64)
+        .bind(job.next_attempt_at.0)
+        .bind(job.created_at.0)
+        .bind(job.finished_at.map(|m| m.0))
+        .bind(job.error.as_deref())
+        .execute(&mut **tx)
+        .await
+        .map_err(map_unique)?;
+    }
+    if let Some(job) = &rotation.update {
+        // The lease is kept only while the job is still being worked on by its owner.
+        let keep = rotation.keep_lease && rotation.lease_owner.is_some();
+        let updated = sqlx::query(
+            "UPDATE rotations SET state = $1, step = $2, attempt = $3, next_attempt_at = $4,
+                    finished_at = $5, error = $6,
+                    lease_owner = CASE WHEN $7 THEN lease_owner ELSE NULL END,
+                    lease_expires_at = CASE WHEN $7 THEN lease_expires_at ELSE NULL END
+             WHERE id = $8 AND state = 'active' AND ($9 = '' OR lease_owner = $9)",
+        )
+        .bind(job.state.as_str())
+        .bind(job.step.as_str())
+        .bind(job.attempt as i64)
+        .bind(job.next_attempt_at.0)
+        .bind(job.finished_at.map(|m| m.0))
+        .bind(job.error.as_deref())
+        .bind(keep)
+        .bind(&job.id)
+        .bind(rotation.lease_owner.as_deref().unwrap_or(""))
+        .execute(&mut **tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::LeaseLost);
+        }
+    }
+    for e in &rotation.events {
+        sqlx::query(concat!(
+            "INSERT INTO rotation_events (",
+            event_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ))
+        .bind(&e.rotation_id)
+        .bind(&e.secret_id)
+        .bind(&e.secret_arn)
+        .bind(&e.token)
+        .bind(e.kind.as_str())
+        .bind(e.step.map(|s| s.as_str()))
+        .bind(e.attempt as i64)
+        .bind(e.duration_ms)
+        .bind(e.error.as_deref())
+        .bind(e.at.0)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what} {value:?}"))
+}
+
+fn rotation_from_row(row: &AnyRow) -> StoreResult<RotationJob> {
+    let kind: String = row.try_get("kind")?;
+    let state: String = row.try_get("state")?;
+    let step: String = row.try_get("step")?;
+    Ok(RotationJob {
+        id: row.try_get("id")?,
+        secret_id: row.try_get("secret_id")?,
+        secret_arn: row.try_get("secret_arn")?,
+        token: row.try_get("token")?,
+        kind: RotationKind::parse(&kind).ok_or_else(|| corrupt("rotation kind", &kind))?,
+        function_name: row.try_get("function_name")?,
+        lambda_arn: row.try_get("lambda_arn")?,
+        state: RotationState::parse(&state).ok_or_else(|| corrupt("rotation state", &state))?,
+        step: RotationStep::parse(&step).ok_or_else(|| corrupt("rotation step", &step))?,
+        attempt: row.try_get::<i64, _>("attempt")? as u32,
+        next_attempt_at: Millis(row.try_get("next_attempt_at")?),
+        created_at: Millis(row.try_get("created_at")?),
+        finished_at: row.try_get::<Option<i64>, _>("finished_at")?.map(Millis),
+        error: row.try_get("error")?,
+    })
+}
+
+fn event_from_row(row: &AnyRow) -> StoreResult<RotationEvent> {
+    let kind: String = row.try_get("event")?;
+    let step: Option<String> = row.try_get("step")?;
+    Ok(RotationEvent {
+        rotation_id: row.try_get("rotation_id")?,
+        secret_id: row.try_get("secret_id")?,
+        secret_arn: row.try_get("secret_arn")?,
+        token: row.try_get("token")?,
+        kind: RotationEventKind::parse(&kind).ok_or_else(|| corrupt("rotation event", &kind))?,
+        step: step
+            .map(|s| RotationStep::parse(&s).ok_or_else(|| corrupt("rotation step", &s)))
+            .transpose()?,
+        attempt: row.try_get::<i64, _>("attempt")? as u32,
+        duration_ms: row.try_get("duration_ms")?,
+        error: row.try_get("error")?,
+        at: Millis(row.try_get("at")?),
+    })
+}
+
+fn function_from_row(row: &AnyRow) -> StoreResult<FunctionRecord> {
+    Ok(FunctionRecord {
+        name: row.try_get("name")?,
+        definition: row.try_get("definition")?,
+        updated_at: Millis(row.try_get("updated_at")?),
+    })
 }
 
 impl SqlStore {
@@ -302,7 +489,7 @@ impl Store for SqlStore {
         sqlx::query(concat!(
             "INSERT INTO secrets (",
             secret_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         ))
         .bind(&secret.id)
         .bind(&secret.region.0)
@@ -314,6 +501,7 @@ impl Store for SqlStore {
         .bind(secret.last_accessed_at.map(|m| m.0))
         .bind(secret.revision)
         .bind(metadata)
+        .bind(secret.rotation.due_at.map(|m| m.0))
         .execute(&mut *tx)
         .await
         .map_err(map_unique)?;
@@ -324,42 +512,32 @@ impl Store for SqlStore {
         Ok(())
     }
 
-    async fn save_secret(&self, secret: &Secret, changes: &VersionChanges) -> StoreResult<()> {
-        let metadata = serde_json::to_string(&Metadata::from_secret(secret))
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    async fn save_secret_and_rotation(
+        &self,
+        secret: Option<(&Secret, &VersionChanges)>,
+        rotation: &RotationChanges,
+    ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        // The write comes first so SQLite takes its write lock at once and waits on
-        // busy_timeout, instead of failing a read-to-write upgrade.
-        let updated = sqlx::query(
-            "UPDATE secrets SET deleted_at = $1, metadata = $2, replica_of = $3, revision = revision + 1
-             WHERE id = $4 AND revision = $5",
-        )
-        .bind(secret.deleted_at.map(|m| m.0))
-        .bind(metadata)
-        .bind(secret.replica_of.as_deref())
-        .bind(&secret.id)
-        .bind(secret.revision)
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::Conflict);
+        if let Some((secret, changes)) = secret {
+            write_secret(&mut tx, secret, changes).await?;
         }
-        for id in &changes.deletes {
-            sqlx::query("DELETE FROM secret_versions WHERE secret_id = $1 AND version_id = $2")
-                .bind(&secret.id)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for v in &changes.upserts {
-            upsert_version(&mut tx, &secret.id, v).await?;
-        }
+        write_rotation(&mut tx, rotation).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn delete_secret(&self, id: &str) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
+        // A purged secret's rotation history goes with it: a new secret of the same name has
+        // a new id and a history of its own.
+        sqlx::query("DELETE FROM rotation_events WHERE secret_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM rotations WHERE secret_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM secret_versions WHERE secret_id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -469,6 +647,12 @@ impl Store for SqlStore {
 
     async fn delete_all_secrets(&self) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM rotation_events")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM rotations")
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM secret_versions")
             .execute(&mut *tx)
             .await?;
@@ -478,6 +662,175 @@ impl Store for SqlStore {
         sqlx::query("DELETE FROM secrets").execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn secrets_due_for_rotation(&self, now: Millis, limit: i64) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT id FROM secrets WHERE rotation_due_at IS NOT NULL AND rotation_due_at <= $1
+             ORDER BY rotation_due_at LIMIT $2",
+        )
+        .bind(now.0)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+    }
+
+    async fn claim_rotation(
+        &self,
+        owner: &str,
+        now: Millis,
+        lease_until: Millis,
+    ) -> StoreResult<Option<RotationJob>> {
+        // PostgreSQL: several nodes claim at once, and SKIP LOCKED hands each a different
+        // row without waiting. SQLite has one writer at a time, so the plain form is enough.
+        let row = match self.backend {
+            Backend::Postgres => {
+                sqlx::query(concat!(
+                    "UPDATE rotations SET lease_owner = $1, lease_expires_at = $2
+                     WHERE id = (SELECT id FROM rotations
+                                 WHERE state = 'active' AND next_attempt_at <= $3
+                                   AND (lease_expires_at IS NULL OR lease_expires_at <= $3)
+                                 ORDER BY next_attempt_at LIMIT 1
+                                 FOR UPDATE SKIP LOCKED)
+                     RETURNING ",
+                    rotation_columns!()
+                ))
+                .bind(owner)
+                .bind(lease_until.0)
+                .bind(now.0)
+                .fetch_optional(&self.pool)
+                .await?
+            }
+            Backend::Sqlite => {
+                sqlx::query(concat!(
+                    "UPDATE rotations SET lease_owner = $1, lease_expires_at = $2
+                     WHERE id = (SELECT id FROM rotations
+                                 WHERE state = 'active' AND next_attempt_at <= $3
+                                   AND (lease_expires_at IS NULL OR lease_expires_at <= $3)
+                                 ORDER BY next_attempt_at LIMIT 1)
+                     RETURNING ",
+                    rotation_columns!()
+                ))
+                .bind(owner)
+                .bind(lease_until.0)
+                .bind(now.0)
+                .fetch_optional(&self.pool)
+                .await?
+            }
+        };
+        row.as_ref().map(rotation_from_row).transpose()
+    }
+
+    async fn renew_rotation_lease(
+        &self,
+        id: &str,
+        owner: &str,
+        until: Millis,
+    ) -> StoreResult<bool> {
+        let updated = sqlx::query(
+            "UPDATE rotations SET lease_expires_at = $1
+             WHERE id = $2 AND lease_owner = $3 AND state = 'active'",
+        )
+        .bind(until.0)
+        .bind(id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    async fn release_rotation_leases(&self, owner: Option<&str>) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE rotations SET lease_owner = NULL, lease_expires_at = NULL
+             WHERE state = 'active' AND lease_owner IS NOT NULL AND ($1 = '' OR lease_owner = $1)",
+        )
+        .bind(owner.unwrap_or(""))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn active_rotation(&self, secret_id: &str) -> StoreResult<Option<RotationJob>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            rotation_columns!(),
+            " FROM rotations WHERE secret_id = $1 AND state = 'active'"
+        ))
+        .bind(secret_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(rotation_from_row).transpose()
+    }
+
+    async fn rotations_of(&self, secret_id: &str) -> StoreResult<Vec<RotationJob>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            rotation_columns!(),
+            " FROM rotations WHERE secret_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(secret_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(rotation_from_row).collect()
+    }
+
+    async fn rotation_events_of(&self, secret_id: &str) -> StoreResult<Vec<RotationEvent>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM rotation_events WHERE secret_id = $1 ORDER BY seq"
+        ))
+        .bind(secret_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn next_rotation_attempt(&self) -> StoreResult<Option<Millis>> {
+        let row = sqlx::query(
+            "SELECT MIN(next_attempt_at) AS next FROM rotations WHERE state = 'active'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get::<Option<i64>, _>("next")?.map(Millis))
+    }
+
+    async fn put_function(&self, record: &FunctionRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO functions (name, definition, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE SET definition = excluded.definition,
+                                              updated_at = excluded.updated_at",
+        )
+        .bind(&record.name)
+        .bind(&record.definition)
+        .bind(record.updated_at.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn function(&self, name: &str) -> StoreResult<Option<FunctionRecord>> {
+        let row = sqlx::query("SELECT name, definition, updated_at FROM functions WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(function_from_row).transpose()
+    }
+
+    async fn list_functions(&self) -> StoreResult<Vec<FunctionRecord>> {
+        let rows = sqlx::query("SELECT name, definition, updated_at FROM functions ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(function_from_row).collect()
+    }
+
+    async fn delete_function(&self, name: &str) -> StoreResult<bool> {
+        let deleted = sqlx::query("DELETE FROM functions WHERE name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(deleted.rows_affected() > 0)
     }
 }
 

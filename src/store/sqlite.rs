@@ -8,11 +8,18 @@ use sqlx::{ConnectOptions, Connection, Executor};
 use super::sql::{Backend, SqlStore, migrate};
 use super::{StoreError, StoreResult};
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/sqlite/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "rotation",
+        include_str!("../../migrations/sqlite/0002_rotation.sql"),
+    ),
+];
 
 /// Per-connection settings. `synchronous = FULL` makes every acknowledged commit durable
 /// across a crash of the process or the machine; `busy_timeout` makes writers queue instead

@@ -49,6 +49,10 @@ pub struct Metrics {
     /// operation -> latency
     latency: RwLock<BTreeMap<&'static str, Arc<Histogram>>>,
     purged_secrets: AtomicU64,
+    /// outcome ("succeeded", "failed", ...) -> finished rotations.
+    rotations: RwLock<BTreeMap<&'static str, u64>>,
+    /// step -> failed invocations (each attempt counted).
+    rotation_step_failures: RwLock<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
@@ -99,6 +103,24 @@ impl Metrics {
         self.purged_secrets.fetch_add(n as u64, Ordering::Relaxed);
     }
 
+    pub fn record_rotation(&self, outcome: &'static str) {
+        *self
+            .rotations
+            .write()
+            .expect("metrics lock")
+            .entry(outcome)
+            .or_default() += 1;
+    }
+
+    pub fn record_rotation_step_failure(&self, step: &'static str) {
+        *self
+            .rotation_step_failures
+            .write()
+            .expect("metrics lock")
+            .entry(step)
+            .or_default() += 1;
+    }
+
     /// The Prometheus text exposition format.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -146,6 +168,24 @@ impl Metrics {
             "tumbler_purged_secrets_total {}",
             self.purged_secrets.load(Ordering::Relaxed)
         );
+        out.push_str("# HELP tumbler_rotations_total Rotations that ended, by outcome.\n");
+        out.push_str("# TYPE tumbler_rotations_total counter\n");
+        for (outcome, n) in self.rotations.read().expect("metrics lock").iter() {
+            let _ = writeln!(out, "tumbler_rotations_total{{outcome=\"{outcome}\"}} {n}");
+        }
+        out.push_str("# HELP tumbler_rotation_step_failures_total Failed invocations of rotation functions, by step.\n");
+        out.push_str("# TYPE tumbler_rotation_step_failures_total counter\n");
+        for (step, n) in self
+            .rotation_step_failures
+            .read()
+            .expect("metrics lock")
+            .iter()
+        {
+            let _ = writeln!(
+                out,
+                "tumbler_rotation_step_failures_total{{step=\"{step}\"}} {n}"
+            );
+        }
         out
     }
 }
