@@ -15,27 +15,6 @@ const TOKEN_A: &str = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa";
 const TOKEN_B: &str = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb";
 const TOKEN_C: &str = "cccccccc-cccc-4ccc-8ccc-cccccccccccc";
 
-macro_rules! on_both_backends {
-    ($($story:ident),* $(,)?) => {$(
-        mod $story {
-            use crate::harness::{Backend, drop_postgres, postgres_url};
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$story(Backend::Sqlite).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some(url) = postgres_url(stringify!($story)).await {
-                    super::$story(Backend::Postgres(url.clone())).await;
-                    drop_postgres(&url).await;
-                }
-            }
-        }
-    )*};
-}
-
 on_both_backends!(
     create_then_get_returns_the_value_labelled_awscurrent,
     create_without_a_value_makes_a_secret_without_versions,

@@ -37,6 +37,11 @@ impl TestServer {
     }
 
     pub async fn start_with_clock(backend: Backend, clock: Arc<dyn Clock>) -> TestServer {
+        TestServer::start_with(backend, clock, "").await
+    }
+
+    /// A server with `file` (TOML, as in a config file: `[rotation]`, `[[functions]]`).
+    pub async fn start_with(backend: Backend, clock: Arc<dyn Clock>, file: &str) -> TestServer {
         let data_dir = tempfile::tempdir().unwrap();
         let overrides = Overrides {
             data_dir: Some(data_dir.path().to_path_buf()),
@@ -49,7 +54,8 @@ impl TestServer {
             admin_secret_access_key: Some(Zeroizing::new(SECRET_ACCESS_KEY.into())),
             ..Default::default()
         };
-        let config = Config::merge(FileConfig::default(), overrides).unwrap();
+        let file: FileConfig = toml::from_str(file).unwrap();
+        let config = Config::merge(file, overrides).unwrap();
         let tumbler = Tumbler::open_with_clock(&config, clock).await.unwrap();
         let app = tumbler.app.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
