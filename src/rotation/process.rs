@@ -270,6 +270,7 @@ impl ProcessSession {
         }
         // The function's own settings come last, as Lambda's environment variables do.
         command.envs(&self.spec.env);
+        die_with_parent(&mut command);
         let mut child = command.spawn().map_err(|e| {
             server.abort();
             InvokeError(format!(
@@ -303,6 +304,26 @@ impl ProcessSession {
         })
     }
 }
+
+/// A function process must not outlive a server that is killed outright (SIGKILL runs no
+/// destructors): on Linux the kernel kills it when its parent dies. The restarted server
+/// starts a new one when it resumes the rotation.
+#[cfg(target_os = "linux")]
+fn die_with_parent(command: &mut Command) {
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent; it runs in the
+    // forked child before exec.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_command: &mut Command) {}
 
 /// Copies what the process writes into Tumbler's log, line by line, with the request id.
 async fn log_lines(

@@ -29,6 +29,7 @@ mod conformance;
 mod durability;
 mod protocol;
 mod rotation;
+mod rotation_durability;
 mod secrecy;
 mod sigv4_oracle;
 mod sigv4_vectors;
