@@ -1,13 +1,16 @@
 //! Tumbler: a self-hosted, AWS Secrets Manager-compatible secrets service.
 //!
 //! The map (ARCHITECTURE.md says more):
-//! - [`cli`]: `tumbler serve`, `tumbler config example`.
+//! - [`cli`]: `tumbler serve`, `tumbler admin`, `tumbler config example`.
 //! - [`config`]: the TOML file's strict shape and the typed, validated [`config::Config`].
 //! - [`server`]: opens the store and keys, then serves a bound listener until shutdown.
 //! - [`api`]: THE WIRE. awsJson1.1, SigV4, one file per operation, one error table.
 //! - [`auth`]: [`auth::Principal`], the proof that a request was authenticated.
 //! - [`service`]: one use case per operation; the only place store, clock and crypto meet.
-//! - [`domain`]: pure rules (names, ARNs, staging labels, filters, passwords); no I/O.
+//! - [`domain`]: pure rules (names, ARNs, staging labels, filters, passwords, schedules, the
+//!   rotation state machine); no I/O.
+//! - [`rotation`]: the rotation driver, scheduler and function runners.
+//! - [`signing`]: SigV4 for requests Tumbler sends.
 //! - [`crypto`]: envelope encryption (AES-256-GCM data keys under a master key).
 //! - [`store`]: the [`store::Store`] trait and its SQLite and PostgreSQL backends.
 //! - [`clock`]: epoch-millisecond time from a clock tests can control.
