@@ -158,10 +158,11 @@ async fn throughput_round(c: &Client, round: usize, n: usize) -> f64 {
 
 /// One rotation at a time: RotateSecret until DescribeSecret shows the new AWSCURRENT, in ms.
 async fn latency_samples(c: &Client, samples: usize) -> Vec<f64> {
-    let name = "bench/latency";
-    create(c, name).await;
     let mut out = Vec::with_capacity(samples);
-    for _ in 0..samples {
+    for i in 0..samples {
+        // A secret per sample: AWS's limit of 100 versions a day applies here too.
+        let name = &format!("bench/latency/{i}");
+        create(c, name).await;
         let started = Instant::now();
         let token = c
             .rotate_secret()
@@ -194,7 +195,11 @@ async fn fill(url: &str, prefix: &str, count: usize, due: usize) {
             "INSERT INTO secrets (id, region, name, arn, replica_of, created_at, deleted_at, last_accessed_at, revision, metadata, rotation_due_at) VALUES ",
         );
         for i in start..end {
-            let due_at = if i < due { now - 1000 } else { now + 365 * 86_400_000 };
+            let due_at = if i < due {
+                now - 1000
+            } else {
+                now + 365 * 86_400_000
+            };
             if i > start {
                 sql.push(',');
             }
@@ -218,7 +223,11 @@ async fn due_query_micros(app: &tumbler::api::App, repeats: usize) -> (f64, usiz
     let mut found = 0;
     for _ in 0..repeats {
         let t = Instant::now();
-        found = store.secrets_due_for_rotation(now, 100).await.unwrap().len();
+        found = store
+            .secrets_due_for_rotation(now, 100)
+            .await
+            .unwrap()
+            .len();
         times.push(t.elapsed().as_secs_f64() * 1e6);
     }
     (median(times), found)
@@ -237,7 +246,10 @@ async fn scheduler_cost(label: &str, database_url: Option<String>, stored: usize
     if url.starts_with("postgres") {
         use sqlx::Connection;
         let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
-        sqlx::raw_sql("ANALYZE secrets").execute(&mut conn).await.unwrap();
+        sqlx::raw_sql("ANALYZE secrets")
+            .execute(&mut conn)
+            .await
+            .unwrap();
     }
     due_query_micros(&server.app, 20).await; // warm
     let (micros, found) = due_query_micros(&server.app, 200).await;

@@ -328,10 +328,10 @@ impl Service {
     pub(crate) async fn record_abandoned_rotation(&self, secret: &Secret, token: &str) {
         let result = async {
             let Some(mut job) = self.store.active_rotation(&secret.id).await? else {
-                return Ok(());
+                return Ok(false);
             };
             if job.token != token {
-                return Ok(());
+                return Ok(false);
             }
             let now = self.now();
             job.finish(RotationState::Abandoned, now);
@@ -344,13 +344,18 @@ impl Service {
                 update: Some(job),
                 ..Default::default()
             };
-            self.store.save_secret_and_rotation(None, &rotation).await
+            self.store
+                .save_secret_and_rotation(None, &rotation)
+                .await
+                .map(|()| true)
         }
         .await;
         match result {
-            Ok(()) | Err(StoreError::LeaseLost) => {
+            Ok(true) => {
                 tracing::info!(secret_arn = %secret.arn.0, token, "rotation abandoned: a new current value was put by hand");
             }
+            // No rotation was running for that version, or it ended in between.
+            Ok(false) | Err(StoreError::LeaseLost) => {}
             Err(e) => {
                 tracing::warn!(secret_arn = %secret.arn.0, error = %e, "could not record an abandoned rotation; the driver will")
             }

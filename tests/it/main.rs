@@ -30,6 +30,7 @@ mod durability;
 mod protocol;
 mod rotation;
 mod rotation_durability;
+mod rotation_process;
 mod secrecy;
 mod sigv4_oracle;
 mod sigv4_vectors;

@@ -70,6 +70,19 @@ async fn value_of(c: &Client, name: &str) -> String {
         .to_owned()
 }
 
+/// Waits until the rotation that makes `token` is recorded as succeeded (the function moved
+/// AWSCURRENT a moment before the driver records the end).
+async fn wait_succeeded(server: &TestServer, name: &str, token: &str) {
+    eventually(10, "the rotation to be recorded as succeeded", || async {
+        rotations(server, name).await["Rotations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["VersionId"] == token && r["State"] == "succeeded")
+    })
+    .await;
+}
+
 /// The admin API's ListRotations for a secret.
 async fn rotations(server: &TestServer, secret_id: &str) -> serde_json::Value {
     let body = serde_json::json!({ "SecretId": secret_id }).to_string();
@@ -103,6 +116,7 @@ struct HeldFunction {
 
 struct Call {
     event: serde_json::Value,
+    body: Bytes,
     headers: HeaderMap,
     reply: oneshot::Sender<Option<String>>,
 }
@@ -130,10 +144,12 @@ impl HeldFunction {
         ) -> Response {
             let (reply, answer) = oneshot::channel();
             let event = serde_json::from_slice(&body).unwrap();
+            let body = body.clone();
             let tx = tx.lock().await.clone();
             if tx
                 .send(Call {
                     event,
+                    body,
                     headers,
                     reply,
                 })
@@ -244,7 +260,100 @@ on_both_backends!(
     an_unregistered_function_is_access_denied_and_nothing_is_stored,
     rotation_credentials_reach_only_the_secret_being_rotated,
     admin_functions_are_stored_and_every_node_sees_them,
+    an_http_function_is_invoked_with_a_sigv4_signature_for_lambda,
 );
+
+async fn an_http_function_is_invoked_with_a_sigv4_signature_for_lambda(backend: Backend) {
+    let mut f = HeldFunction::start().await;
+    let config = format!(
+        "{FAST}{}sigv4 = {{ region = \"eu-west-1\", access_key_id = \"AKIDLAMBDAINVOKER01\", secret_access_key = \"lambda-invoke-secret\" }}\n",
+        f.config("Signed")
+    );
+    let server = TestServer::start_with(backend, Arc::new(SystemClock), &config).await;
+    let c = server.client();
+    let name = unique("signed");
+    c.create_secret()
+        .name(&name)
+        .secret_string("v1")
+        .send()
+        .await
+        .unwrap();
+    c.rotate_secret()
+        .secret_id(&name)
+        .rotation_lambda_arn(lambda_arn("Signed"))
+        .send()
+        .await
+        .unwrap();
+    let call = f.next().await;
+    let header = |k: &str| call.headers.get(k).unwrap().to_str().unwrap().to_owned();
+    let authorization = header("authorization");
+    let amz_date = header("x-amz-date");
+    assert!(
+        authorization.starts_with(&format!(
+            "AWS4-HMAC-SHA256 Credential=AKIDLAMBDAINVOKER01/{}/eu-west-1/lambda/aws4_request",
+            &amz_date[..8]
+        )),
+        "{authorization}"
+    );
+    // The signature is the one aws-sigv4 computes for the same request.
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    let time = jiff::civil::DateTime::strptime("%Y%m%dT%H%M%S", &amz_date[..15])
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .unwrap()
+        .timestamp();
+    let time = std::time::UNIX_EPOCH + Duration::from_secs(time.as_second() as u64);
+    let identity = aws_credential_types::Credentials::new(
+        "AKIDLAMBDAINVOKER01",
+        "lambda-invoke-secret",
+        None,
+        None,
+        "oracle",
+    )
+    .into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region("eu-west-1")
+        .name("lambda")
+        .time(time)
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap()
+        .into();
+    let host = header("host");
+    let headers = [
+        ("host", host.as_str()),
+        ("content-type", "application/json"),
+        ("x-amz-invocation-type", "RequestResponse"),
+    ];
+    let signable = SignableRequest::new(
+        "POST",
+        f.url.clone(),
+        headers.iter().copied(),
+        SignableBody::Bytes(&call.body),
+    )
+    .unwrap();
+    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+    let expected = instructions
+        .headers()
+        .find(|(k, _)| *k == "authorization")
+        .map(|(_, v)| v.to_owned())
+        .unwrap();
+    assert_eq!(authorization, expected);
+    // The secret is sealed in the database and never shown.
+    let r = signed_post(
+        &server.endpoint,
+        Some("TumblerAdmin.GetFunction"),
+        Some("application/x-amz-json-1.1"),
+        br#"{"Name":"Signed"}"#,
+        SECRET_ACCESS_KEY,
+    )
+    .await;
+    let shown = String::from_utf8(r.bytes().await.unwrap().to_vec()).unwrap();
+    assert!(shown.contains("AKIDLAMBDAINVOKER01") && !shown.contains("lambda-invoke-secret"));
+    call.ok();
+    server.stop().await;
+}
 
 async fn the_builtin_rotates_at_once_in_the_background_and_sets_the_rotation_fields(
     backend: Backend,
@@ -282,6 +391,7 @@ async fn the_builtin_rotates_at_once_in_the_background_and_sets_the_rotation_fie
         is_current(&c, &name, &token)
     })
     .await;
+    wait_succeeded(&server, &name, &token).await;
     let value: serde_json::Value = serde_json::from_str(&value_of(&c, &name).await).unwrap();
     assert_eq!(value["username"], "app");
     assert_ne!(value["password"], "old");
@@ -319,7 +429,7 @@ async fn the_builtin_rotates_at_once_in_the_background_and_sets_the_rotation_fie
         .version_id()
         .unwrap()
         .to_owned();
-    eventually(10, "the second rotation", || is_current(&c, &name, &again)).await;
+    wait_succeeded(&server, &name, &again).await;
     assert_eq!(stages_of(&c, &name, &token).await, ["AWSPREVIOUS"]);
 
     let history = rotations(&server, &name).await;
@@ -787,7 +897,7 @@ async fn a_ten_day_schedule_fires_after_ten_days_of_a_manual_clock(backend: Back
         .version_id()
         .unwrap()
         .to_owned();
-    eventually(10, "the first rotation", || is_current(&c, &name, &first)).await;
+    wait_succeeded(&server, &name, &first).await;
     let d = c.describe_secret().secret_id(&name).send().await.unwrap();
     assert_eq!(d.last_rotated_date().unwrap().secs(), start.0 / 1000);
     // 2026-03-11T23:59:59Z: the end of the UTC day ten days on.
@@ -865,7 +975,7 @@ async fn schedules_are_validated_and_next_rotation_date_is_the_window_end(backen
         if expr == "cron(0 12 * * ? *)" {
             // Valid: rotates now, and the rules read back as given.
             let token = r.unwrap().version_id().unwrap().to_owned();
-            eventually(10, "the rotation", || is_current(&c, &name, &token)).await;
+            wait_succeeded(&server, &name, &token).await;
             let d = c.describe_secret().secret_id(&name).send().await.unwrap();
             assert_eq!(
                 d.rotation_rules().unwrap().schedule_expression(),
@@ -913,7 +1023,7 @@ async fn schedules_are_validated_and_next_rotation_date_is_the_window_end(backen
         .version_id()
         .unwrap()
         .to_owned();
-    eventually(10, "the rotation", || is_current(&c, &name, &token)).await;
+    wait_succeeded(&server, &name, &token).await;
     let d = c.describe_secret().secret_id(&name).send().await.unwrap();
     assert_eq!(d.rotation_rules().unwrap().duration(), Some("4h"));
     assert_eq!(
@@ -1119,7 +1229,7 @@ async fn admin_functions_are_stored_and_every_node_sees_them(backend: Backend) {
         .version_id()
         .unwrap()
         .to_owned();
-    eventually(10, "the rotation", || is_current(&c, &name, &token)).await;
+    wait_succeeded(&server, &name, &token).await;
     let (status, _) = call(
         "TumblerAdmin.DeleteFunction",
         serde_json::json!({"Name": "Rotator"}),
