@@ -768,4 +768,90 @@ mod tests {
         let v = SecretValue::String(Zeroizing::new("hunter2".into()));
         assert!(!format!("{v:?}").contains("hunter2"));
     }
+
+    #[test]
+    fn a_rotation_placeholder_holds_awspending_and_no_value() {
+        let mut s = secret();
+        s.put_value("v1", sealed(1), None, Millis(1)).unwrap();
+        s.add_pending_placeholder("t1", Millis(2)).unwrap();
+        let v = s.version("t1").unwrap();
+        assert_eq!(stages(&s, "t1"), ["AWSPENDING"]);
+        assert!(v.value.is_none());
+        assert_eq!(s.unfinished_rotation().map(|v| v.id.as_str()), Some("t1"));
+        // The token of an existing version cannot be a new rotation's.
+        assert!(matches!(
+            s.add_pending_placeholder("v1", Millis(3)),
+            Err(Error::ResourceExists(_))
+        ));
+    }
+
+    #[test]
+    fn awspending_left_on_the_current_version_is_no_unfinished_rotation_and_moves_on() {
+        let mut s = secret();
+        s.put_value(
+            "v1",
+            sealed(1),
+            Some(&labels(&["AWSCURRENT", "AWSPENDING"])),
+            Millis(1),
+        )
+        .unwrap();
+        assert!(s.unfinished_rotation().is_none());
+        s.add_pending_placeholder("t1", Millis(2)).unwrap();
+        assert_eq!(stages(&s, "v1"), ["AWSCURRENT"]);
+        assert_eq!(stages(&s, "t1"), ["AWSPENDING"]);
+    }
+
+    #[test]
+    fn a_finished_rotation_sets_last_rotated_and_cleans_up_awspending() {
+        let mut s = secret();
+        s.put_value("v1", sealed(1), None, Millis(1)).unwrap();
+        s.add_pending_placeholder("t1", Millis(2)).unwrap();
+        s.put_value("t1", sealed(2), Some(&labels(&["AWSPENDING"])), Millis(3))
+            .unwrap();
+        s.update_version_stage(AWSCURRENT, Some("v1"), Some("t1"), Millis(4))
+            .unwrap();
+        s.complete_rotation("t1", Millis(5));
+        assert_eq!(stages(&s, "t1"), ["AWSCURRENT"]);
+        assert_eq!(stages(&s, "v1"), ["AWSPREVIOUS"]);
+        assert_eq!(s.rotation.last_rotated_at, Some(Millis(5)));
+    }
+
+    #[test]
+    fn a_test_rotation_copy_is_removed_but_awscurrent_never_is() {
+        let mut s = secret();
+        s.put_value("v1", sealed(1), None, Millis(1)).unwrap();
+        s.add_pending_copy("tmp", sealed(1), Millis(2)).unwrap();
+        assert_eq!(stages(&s, "tmp"), ["AWSPENDING"]);
+        s.remove_version("tmp");
+        s.remove_version("v1");
+        assert!(s.version("tmp").is_none());
+        assert!(s.version("v1").is_some());
+    }
+
+    #[test]
+    fn cancelling_rotation_keeps_its_configuration_and_clears_the_schedule() {
+        let mut s = secret();
+        let rules = RotationRules {
+            automatically_after_days: Some(10),
+            ..Default::default()
+        };
+        s.configure_rotation(
+            Some("arn:aws:lambda:us-east-1:1:function:f"),
+            Some(rules.clone()),
+            Millis(1),
+        );
+        s.schedule_rotation(Some((Millis(50), Millis(99))));
+        assert_eq!(s.rotation.next_rotation_at, Some(Millis(99)));
+        s.disable_rotation(Millis(2));
+        assert_eq!(s.rotation.enabled, Some(false));
+        assert_eq!(s.rotation.rules, Some(rules));
+        assert!(s.rotation.lambda_arn.is_some());
+        assert_eq!(
+            (s.rotation.next_rotation_at, s.rotation.due_at),
+            (None, None)
+        );
+        // Nothing is scheduled while rotation is off.
+        s.schedule_rotation(Some((Millis(50), Millis(99))));
+        assert_eq!(s.rotation.due_at, None);
+    }
 }
