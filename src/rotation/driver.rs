@@ -19,7 +19,9 @@ use tracing::Instrument;
 
 use super::runner::{InvokeError, Runners};
 use crate::clock::Millis;
-use crate::domain::rotation::{RetryPolicy, RotationEventKind, RotationJob, RotationState};
+use crate::domain::rotation::{
+    RetryPolicy, RotationEventKind, RotationJob, RotationKind, RotationState,
+};
 use crate::error::Error;
 use crate::service::{RotationProgress, RotationWriteError, Service};
 use crate::telemetry::metrics::Metrics;
@@ -292,12 +294,20 @@ impl Driver {
             }
             Ok(()) => {
                 self.metrics.record_rotation("failed");
+                let consequence = match job.kind {
+                    RotationKind::Rotate => {
+                        "AWSPENDING stays on the new version until the rotation is re-attempted or cleaned up"
+                    }
+                    RotationKind::Test => {
+                        "the temporary AWSPENDING copy was removed; AWSCURRENT is unchanged"
+                    }
+                };
                 tracing::error!(
                     step = step.as_str(),
                     attempts = job.attempt,
                     error = job.error.as_deref().unwrap_or_default(),
                     kind = job.kind.as_str(),
-                    "rotation failed; AWSPENDING stays on the new version until the rotation is re-attempted or cleaned up"
+                    "rotation failed; {consequence}"
                 );
             }
             Err(RotationWriteError::LeaseLost) => {}

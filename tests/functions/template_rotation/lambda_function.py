@@ -5,6 +5,7 @@ the credential it rotates is kept in a JSON file (TARGET_FILE), standing in for 
 
 Test hooks, all off unless their environment variable is set:
 - STEP_LOG: append each invocation's step to this file.
+- STEP_LOG_WITH_TOKEN: append each invocation's "step token" to this file.
 - FAIL_STEP: raise in this step (a failing function).
 - HANG_ONCE_FILE: in setSecret, if this file does not exist, create it and hang (so a test
   can kill the server mid-rotation); the re-run after a restart goes through.
@@ -30,6 +31,9 @@ def lambda_handler(event, context):
     if os.environ.get("STEP_LOG"):
         with open(os.environ["STEP_LOG"], "a") as f:
             f.write(step + "\n")
+    if os.environ.get("STEP_LOG_WITH_TOKEN"):
+        with open(os.environ["STEP_LOG_WITH_TOKEN"], "a") as f:
+            f.write("%s %s\n" % (step, token))
 
     # Setup the client: the endpoint comes from the environment, as in AWS's templates.
     service_client = boto3.client("secretsmanager", endpoint_url=os.environ["SECRETS_MANAGER_ENDPOINT"])
