@@ -104,6 +104,23 @@ impl RotationSchedule {
         }
     }
 
+    /// Whole days between rotations, at least 1: what AWS reports as AutomaticallyAfterDays
+    /// for a ScheduleExpression after a successful rotation (`rate(10 hours)` reads back as 1,
+    /// spec §4.5). For cron(), the gap between the next two firings after `after`.
+    pub fn interval_days(&self, after: Millis) -> i64 {
+        match &self.schedule {
+            Schedule::EveryDays(n) | Schedule::RateDays(n) => *n,
+            Schedule::RateHours(_) => 1,
+            Schedule::Cron(_) => {
+                let gap = self.next_window(after).and_then(|first| {
+                    self.next_window(first.start)
+                        .map(|second| second.start.0 - first.start.0)
+                });
+                gap.map_or(1, |g| (g / MILLIS_PER_DAY).max(1))
+            }
+        }
+    }
+
     /// The first window that starts after `after` (for a schedule counted from the last
     /// rotation, `after` is that rotation). `None` only for a cron() that never fires.
     pub fn next_window(&self, after: Millis) -> Option<Window> {
@@ -669,5 +686,22 @@ mod tests {
             message(rules(None, Some("cron(0 2,10 * * ? *)"), Some("9h")))
                 .contains("runs into the next window")
         );
+    }
+
+    #[test]
+    fn a_schedule_expression_reports_its_days_between_rotations() {
+        let at = Millis(1_772_359_200_000);
+        let days = |expr: &str| {
+            RotationSchedule::parse(&RotationRules {
+                schedule_expression: Some(expr.into()),
+                ..Default::default()
+            })
+            .unwrap()
+            .interval_days(at)
+        };
+        assert_eq!(days("rate(10 hours)"), 1);
+        assert_eq!(days("rate(10 days)"), 10);
+        assert_eq!(days("cron(0 12 * * ? *)"), 1);
+        assert_eq!(days("cron(0 12 ? * MON *)"), 7);
     }
 }

@@ -529,8 +529,17 @@ impl Service {
                                 ),
                             )));
                         }
-                        secret.complete_rotation(&job.token, now);
-                        let next = place_next(schedule_of(secret).as_ref(), now);
+                        let schedule = schedule_of(secret);
+                        let computed = schedule.as_ref().and_then(|sch| {
+                            let by_expression = secret
+                                .rotation
+                                .rules
+                                .as_ref()
+                                .is_some_and(|r| r.schedule_expression.is_some());
+                            by_expression.then(|| sch.interval_days(now))
+                        });
+                        secret.complete_rotation(&job.token, computed, now);
+                        let next = place_next(schedule.as_ref(), now);
                         secret.schedule_rotation(next);
                     }
                     RotationState::Active | RotationState::Cancelled => {}

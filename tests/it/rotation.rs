@@ -981,6 +981,11 @@ async fn schedules_are_validated_and_next_rotation_date_is_the_window_end(backen
                 d.rotation_rules().unwrap().schedule_expression(),
                 Some(expr)
             );
+            // As AWS does after a success: the days the schedule works out to.
+            assert_eq!(
+                d.rotation_rules().unwrap().automatically_after_days(),
+                Some(1)
+            );
             // Daily at 12:00 UTC; the window runs to the end of that day.
             assert_eq!(d.next_rotation_date().unwrap().secs(), 1_772_409_599);
             continue;
