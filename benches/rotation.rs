@@ -20,6 +20,9 @@ use tumbler::config::{Config, FileConfig, Overrides};
 use tumbler::server::Tumbler;
 use zeroize::Zeroizing;
 
+mod common;
+use common::{drop_database, postgres_url};
+
 const KEY_ID: &str = "AKIATUMBLERBENCH0001";
 const SECRET: &str = "tumbler-bench-secret-key-000000000000000";
 const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:Builtin";
@@ -292,34 +295,6 @@ async fn bench_backend(label: &str, database_url: Option<String>) {
     );
     let _ = server.stop.send(());
     let _ = server.task.await;
-}
-
-async fn postgres_url() -> Option<String> {
-    use sqlx::Connection;
-    let base = std::env::var("TUMBLER_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-    let mut conn = sqlx::PgConnection::connect(&format!("{base}/postgres"))
-        .await
-        .ok()?;
-    let db = format!("tumbler_bench_{}", uuid::Uuid::new_v4().simple());
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{db}\"")))
-        .execute(&mut conn)
-        .await
-        .ok()?;
-    Some(format!("{base}/{db}"))
-}
-
-async fn drop_database(url: &str) {
-    use sqlx::Connection;
-    let Some((base, db)) = url.rsplit_once('/') else {
-        return;
-    };
-    if let Ok(mut conn) = sqlx::PgConnection::connect(&format!("{base}/postgres")).await {
-        let sql = format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)");
-        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-            .execute(&mut conn)
-            .await;
-    }
 }
 
 fn main() {

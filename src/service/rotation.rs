@@ -234,25 +234,10 @@ impl Service {
                 kind,
                 now,
             );
-            let rotation = RotationChanges {
-                events: vec![RotationEvent::of(
-                    &job,
-                    RotationEventKind::RotationStarted,
-                    now,
-                )],
-                insert: Some(job),
-                ..Default::default()
-            };
-            let changes = VersionChanges::between(&before.versions, &after.versions);
-            match self
-                .store
-                .save_secret_and_rotation(Some((&after, &changes)), &rotation)
-                .await
-            {
+            match self.save_started(&before, &after, &job).await {
                 Ok(()) => {
                     after.revision += 1;
                     tracing::info!(secret_arn = %after.arn.0, token, kind = kind.as_str(), function = %function.name, "rotation started");
-                    self.rotation_wakeup.notify_one();
                     return Ok((after, Some(token.to_owned())));
                 }
                 Err(StoreError::Conflict) => continue,
@@ -262,6 +247,32 @@ impl Service {
             }
         }
         Err(Error::internal("too many concurrent changes to one secret"))
+    }
+
+    /// Saves a secret changed to start `job` together with the job and its RotationStarted
+    /// event, then wakes this node's driver. `Conflict`: the secret changed since `before`;
+    /// `AlreadyExists`: another rotation of it is active.
+    async fn save_started(
+        &self,
+        before: &Secret,
+        after: &Secret,
+        job: &RotationJob,
+    ) -> Result<(), StoreError> {
+        let rotation = RotationChanges {
+            events: vec![RotationEvent::of(
+                job,
+                RotationEventKind::RotationStarted,
+                job.created_at,
+            )],
+            insert: Some(job.clone()),
+            ..Default::default()
+        };
+        let changes = VersionChanges::between(&before.versions, &after.versions);
+        self.store
+            .save_secret_and_rotation(Some((after, &changes)), &rotation)
+            .await?;
+        self.rotation_wakeup.notify_one();
+        Ok(())
     }
 
     /// Turns rotation off, keeps its configuration, stops a rotation in flight, and names the
@@ -421,24 +432,9 @@ impl Service {
                 RotationKind::Rotate,
                 now,
             );
-            let rotation = RotationChanges {
-                events: vec![RotationEvent::of(
-                    &job,
-                    RotationEventKind::RotationStarted,
-                    now,
-                )],
-                insert: Some(job.clone()),
-                ..Default::default()
-            };
-            let changes = VersionChanges::between(&before.versions, &after.versions);
-            match self
-                .store
-                .save_secret_and_rotation(Some((&after, &changes)), &rotation)
-                .await
-            {
+            match self.save_started(&before, &after, &job).await {
                 Ok(()) => {
                     tracing::info!(secret_arn = %after.arn.0, token = %job.token, "scheduled rotation started");
-                    self.rotation_wakeup.notify_one();
                     return Ok(Some(job));
                 }
                 Err(StoreError::Conflict) => continue,

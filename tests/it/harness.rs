@@ -259,6 +259,40 @@ impl ChildServer {
     }
 }
 
+/// Tumbler's admin API: `TumblerAdmin.<operation>` with a JSON body, signed as the admin.
+/// Returns the HTTP status and the JSON answer.
+pub async fn admin_call(
+    endpoint: &str,
+    operation: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let r = signed_post(
+        endpoint,
+        Some(&format!("TumblerAdmin.{operation}")),
+        Some("application/x-amz-json-1.1"),
+        body.to_string().as_bytes(),
+        SECRET_ACCESS_KEY,
+    )
+    .await;
+    let status = r.status().as_u16();
+    (
+        status,
+        serde_json::from_slice(&r.bytes().await.unwrap()).unwrap(),
+    )
+}
+
+/// A secret's rotations and rotation events (`tumbler admin rotations`).
+pub async fn list_rotations(endpoint: &str, secret_id: &str) -> serde_json::Value {
+    let (status, body) = admin_call(
+        endpoint,
+        "ListRotations",
+        serde_json::json!({ "SecretId": secret_id }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
 /// A raw request to the server, signed by `aws-sigv4` the way botocore signs.
 pub async fn signed_post(
     endpoint: &str,

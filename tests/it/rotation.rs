@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tumbler::clock::{ManualClock, Millis, SystemClock};
 
-use crate::harness::{Backend, SECRET_ACCESS_KEY, TestServer, err_of, signed_post, unique};
+use crate::harness::{Backend, TestServer, admin_call, err_of, list_rotations, unique};
 
 const PREVIOUS_INCOMPLETE: &str =
     "A previous rotation isn't complete. That rotation will be reattempted.";
@@ -85,17 +85,7 @@ async fn wait_succeeded(server: &TestServer, name: &str, token: &str) {
 
 /// The admin API's ListRotations for a secret.
 async fn rotations(server: &TestServer, secret_id: &str) -> serde_json::Value {
-    let body = serde_json::json!({ "SecretId": secret_id }).to_string();
-    let r = signed_post(
-        &server.endpoint,
-        Some("TumblerAdmin.ListRotations"),
-        Some("application/x-amz-json-1.1"),
-        body.as_bytes(),
-        SECRET_ACCESS_KEY,
-    )
-    .await;
-    assert_eq!(r.status(), 200);
-    serde_json::from_slice(&r.bytes().await.unwrap()).unwrap()
+    list_rotations(&server.endpoint, secret_id).await
 }
 
 fn events(history: &serde_json::Value) -> Vec<String> {
@@ -341,15 +331,13 @@ async fn an_http_function_is_invoked_with_a_sigv4_signature_for_lambda(backend: 
         .unwrap();
     assert_eq!(authorization, expected);
     // The secret is sealed in the database and never shown.
-    let r = signed_post(
+    let (_, shown) = admin_call(
         &server.endpoint,
-        Some("TumblerAdmin.GetFunction"),
-        Some("application/x-amz-json-1.1"),
-        br#"{"Name":"Signed"}"#,
-        SECRET_ACCESS_KEY,
+        "GetFunction",
+        serde_json::json!({"Name": "Signed"}),
     )
     .await;
-    let shown = String::from_utf8(r.bytes().await.unwrap().to_vec()).unwrap();
+    let shown = shown.to_string();
     assert!(shown.contains("AKIDLAMBDAINVOKER01") && !shown.contains("lambda-invoke-secret"));
     call.ok();
     server.stop().await;
@@ -1182,38 +1170,23 @@ async fn rotation_credentials_reach_only_the_secret_being_rotated(backend: Backe
 
 async fn admin_functions_are_stored_and_every_node_sees_them(backend: Backend) {
     let server = TestServer::start_with(backend, Arc::new(SystemClock), FAST).await;
-    let call = |target: &'static str, body: serde_json::Value| {
-        let endpoint = server.endpoint.clone();
-        async move {
-            let r = signed_post(
-                &endpoint,
-                Some(target),
-                Some("application/x-amz-json-1.1"),
-                body.to_string().as_bytes(),
-                SECRET_ACCESS_KEY,
-            )
-            .await;
-            let status = r.status();
-            (
-                status,
-                serde_json::from_slice::<serde_json::Value>(&r.bytes().await.unwrap()).unwrap(),
-            )
-        }
+    let call = |operation: &'static str, body: serde_json::Value| {
+        admin_call(&server.endpoint, operation, body)
     };
     let (status, body) = call(
-        "TumblerAdmin.PutFunction",
+        "PutFunction",
         serde_json::json!({"name": "Rotator", "kind": "builtin", "builtin": "random-password"}),
     )
     .await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = call(
-        "TumblerAdmin.PutFunction",
+        "PutFunction",
         serde_json::json!({"name": "Bad", "kind": "builtin", "builtin": "nope"}),
     )
     .await;
     assert_eq!(status, 400);
     assert_eq!(body["__type"], "InvalidParameterException");
-    let (_, body) = call("TumblerAdmin.ListFunctions", serde_json::json!({})).await;
+    let (_, body) = call("ListFunctions", serde_json::json!({})).await;
     assert_eq!(body["Functions"][0]["Function"]["name"], "Rotator");
     // Registered through the API, usable at once.
     let c = server.client();
@@ -1235,17 +1208,9 @@ async fn admin_functions_are_stored_and_every_node_sees_them(backend: Backend) {
         .unwrap()
         .to_owned();
     wait_succeeded(&server, &name, &token).await;
-    let (status, _) = call(
-        "TumblerAdmin.DeleteFunction",
-        serde_json::json!({"Name": "Rotator"}),
-    )
-    .await;
+    let (status, _) = call("DeleteFunction", serde_json::json!({"Name": "Rotator"})).await;
     assert_eq!(status, 200);
-    let (status, body) = call(
-        "TumblerAdmin.GetFunction",
-        serde_json::json!({"Name": "Rotator"}),
-    )
-    .await;
+    let (status, body) = call("GetFunction", serde_json::json!({"Name": "Rotator"})).await;
     assert_eq!(status, 400);
     assert_eq!(body["__type"], "ResourceNotFoundException");
     server.stop().await;

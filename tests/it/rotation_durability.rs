@@ -12,8 +12,7 @@ use aws_sdk_secretsmanager::types::RotationRulesType;
 use tumbler::clock::{ManualClock, Millis};
 
 use crate::harness::{
-    Backend, ChildServer, SECRET_ACCESS_KEY, TestServer, drop_postgres, postgres_url, signed_post,
-    unique,
+    Backend, ChildServer, TestServer, drop_postgres, list_rotations, postgres_url, unique,
 };
 
 const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:PyRotation";
@@ -343,14 +342,5 @@ async fn a_due_rotation_runs_exactly_once_across_two_servers() {
 }
 
 async fn history(server: &TestServer, secret_id: &str) -> serde_json::Value {
-    let body = serde_json::json!({ "SecretId": secret_id }).to_string();
-    let r = signed_post(
-        &server.endpoint,
-        Some("TumblerAdmin.ListRotations"),
-        Some("application/x-amz-json-1.1"),
-        body.as_bytes(),
-        SECRET_ACCESS_KEY,
-    )
-    .await;
-    serde_json::from_slice(&r.bytes().await.unwrap()).unwrap()
+    list_rotations(&server.endpoint, secret_id).await
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
 
-use crate::harness::{ChildServer, SECRET_ACCESS_KEY, signed_post, unique};
+use crate::harness::{ChildServer, list_rotations, unique};
 use crate::rotation_durability::python_runtime_available;
 
 fn probe_dir() -> PathBuf {
@@ -81,16 +81,7 @@ async fn rotate(c: &Client) -> (String, String, String) {
 }
 
 async fn history(server: &ChildServer, name: &str) -> serde_json::Value {
-    let body = serde_json::json!({ "SecretId": name }).to_string();
-    let r = signed_post(
-        &server.endpoint,
-        Some("TumblerAdmin.ListRotations"),
-        Some("application/x-amz-json-1.1"),
-        body.as_bytes(),
-        SECRET_ACCESS_KEY,
-    )
-    .await;
-    serde_json::from_slice(&r.bytes().await.unwrap()).unwrap()
+    list_rotations(&server.endpoint, name).await
 }
 
 /// Waits until the rotation's last event is `event`.
