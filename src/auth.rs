@@ -22,8 +22,11 @@ pub struct Principal {
 pub struct RotationScope {
     /// The secret's internal id.
     pub secret_id: String,
-    pub secret_arn: String,
     pub function_name: String,
+    /// A secret this session may also read (DescribeSecret, GetSecretValue): the master
+    /// secret (`masterarn`) an alternating-users builtin logs in with, as AWS's template's
+    /// execution role must be allowed to read it.
+    pub readable_secret_arn: Option<String>,
 }
 
 /// The operations a rotation function's credentials may call.
@@ -92,9 +95,14 @@ impl Principal {
         self.scope.is_none() || ROTATION_SESSION_OPERATIONS.contains(&operation)
     }
 
-    /// Whether this caller may act on the secret with internal id `secret_id`.
-    pub fn may_access(&self, secret_id: &str) -> bool {
-        self.scope.as_ref().is_none_or(|s| s.secret_id == secret_id)
+    /// Whether this caller may make its current operation on the secret with internal id
+    /// `secret_id` and ARN `secret_arn`.
+    pub fn may_access(&self, secret_id: &str, secret_arn: &str) -> bool {
+        self.scope.as_ref().is_none_or(|s| {
+            s.secret_id == secret_id
+                || (s.readable_secret_arn.as_deref() == Some(secret_arn)
+                    && matches!(self.operation, "DescribeSecret" | "GetSecretValue"))
+        })
     }
 
     /// Whether this is an administrator (not a rotation session): Tumbler's own admin API.

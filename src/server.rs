@@ -57,16 +57,6 @@ impl Tumbler {
             .check_master_key()
             .await
             .map_err(|e| StartError(e.to_string()))?;
-        // A SQLite database belongs to this process alone (its lock file says so), so any
-        // lease in it is a previous run's: its rotations resume at once instead of waiting
-        // for the lease to run out.
-        if service.store().backend_name() == "sqlite" {
-            service
-                .store()
-                .release_rotation_leases(None)
-                .await
-                .map_err(|e| StartError(format!("releasing rotation leases: {e}")))?;
-        }
         for f in &config.functions {
             service
                 .put_function(f)

@@ -156,10 +156,8 @@ pub async fn dispatch(
         "GetFunction" => {
             let req: NameRequest = parse_json(body)?;
             let found = svc
-                .list_functions()
+                .function_definition(&req.name)
                 .await?
-                .into_iter()
-                .find(|(d, _)| d.name == req.name)
                 .ok_or_else(|| not_found(&req.name))?;
             let entry = FunctionEntry {
                 function: found.0.redacted(),

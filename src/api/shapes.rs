@@ -289,11 +289,7 @@ impl SecretMetadata {
             rotation_lambda_arn: s.rotation.lambda_arn.clone(),
             rotation_rules: s.rotation.rules.as_ref().map(|r| {
                 let mut wire = RotationRules::from_domain(r);
-                // AWS reports the days a ScheduleExpression works out to, once a rotation under
-                // it has succeeded (spec §4.5).
-                if wire.automatically_after_days.is_none() {
-                    wire.automatically_after_days = s.rotation.computed_days;
-                }
+                wire.automatically_after_days = s.reported_rotation_days();
                 wire
             }),
             last_rotated_date: ts_opt(s.rotation.last_rotated_at),

@@ -111,9 +111,6 @@ pub struct Rotation {
     /// while a rotation is in flight or when rotation is off. Indexed by the store, so due
     /// work is found without looking at secrets that are not due.
     pub due_at: Option<Millis>,
-    /// For a ScheduleExpression: the days between rotations, as AWS reports it in
-    /// RotationRules.AutomaticallyAfterDays after a successful rotation.
-    pub computed_days: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -382,10 +379,6 @@ impl Secret {
             self.rotation.lambda_arn = Some(arn.to_owned());
         }
         if let Some(rules) = rules {
-            if self.rotation.rules.as_ref() != Some(&rules) {
-                // Computed again by the next successful rotation under the new rules.
-                self.rotation.computed_days = None;
-            }
             self.rotation.rules = Some(rules);
         }
         self.rotation.enabled = Some(true);
@@ -432,14 +425,26 @@ impl Secret {
 
     /// A rotation finished with `token` as AWSCURRENT: it is the last rotation, and the
     /// AWSPENDING label it still carries is cleaned up, as AWS's backend does (spec §4.3).
-    pub fn complete_rotation(&mut self, token: &str, computed_days: Option<i64>, now: Millis) {
+    pub fn complete_rotation(&mut self, token: &str, now: Millis) {
         if let Some(idx) = self.version_index(token)
             && self.versions[idx].stages.contains(AWSCURRENT)
         {
             self.versions[idx].stages.remove(AWSPENDING);
         }
         self.rotation.last_rotated_at = Some(now);
-        self.rotation.computed_days = computed_days;
+    }
+
+    /// RotationRules.AutomaticallyAfterDays as AWS reports it: as given, or for a
+    /// ScheduleExpression the days it works out to, once the secret has rotated (spec §4.5:
+    /// "calculated from the rotation schedule after every successful rotation").
+    pub fn reported_rotation_days(&self) -> Option<i64> {
+        let rules = self.rotation.rules.as_ref()?;
+        if rules.automatically_after_days.is_some() {
+            return rules.automatically_after_days;
+        }
+        let last = self.rotation.last_rotated_at?;
+        let schedule = super::schedule::RotationSchedule::parse(rules).ok()?;
+        Some(schedule.interval_days(last))
     }
 
     /// Places the next rotation: `window` is the next window after the last rotation (or now),
@@ -818,7 +823,7 @@ mod tests {
             .unwrap();
         s.update_version_stage(AWSCURRENT, Some("v1"), Some("t1"), Millis(4))
             .unwrap();
-        s.complete_rotation("t1", None, Millis(5));
+        s.complete_rotation("t1", Millis(5));
         assert_eq!(stages(&s, "t1"), ["AWSCURRENT"]);
         assert_eq!(stages(&s, "v1"), ["AWSPREVIOUS"]);
         assert_eq!(s.rotation.last_rotated_at, Some(Millis(5)));

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use base64::Engine;
+use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -47,12 +47,21 @@ pub struct FunctionDefinition {
     /// For `http`: sign invocations with SigV4 for service `lambda`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sigv4: Option<SigV4Definition>,
-    /// For `random-password`: GetRandomPassword's length (default 32).
+    /// For builtins: GetRandomPassword's length (default 32).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_length: Option<i64>,
-    /// For `random-password`: characters the password must not contain.
+    /// For builtins: characters the password must not contain (database builtins default to
+    /// [`CONNECTION_STRING_CHARACTERS`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude_characters: Option<String>,
+    /// For database builtins: `disable`, `prefer` or `require` (see [`TlsMode`]). Unset, the
+    /// secret's `ssl` field decides, and without one TLS is preferred.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<String>,
+    /// For database builtins: PEM certificates the database's certificate must chain to
+    /// (instead of the public web roots) when TLS is required.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,13 +105,124 @@ pub enum FunctionKind {
 pub enum Builtin {
     /// Sets a new random password (GetRandomPassword's rules) in the `password` field of a
     /// JSON secret, or replaces a plain string secret. Needs no external system.
-    RandomPassword {
-        length: Option<i64>,
-        exclude_characters: Option<String>,
-    },
+    RandomPassword(PasswordOptions),
+    /// Changes a database user's password, as AWS's rotation templates for databases do.
+    Database(DatabaseBuiltin),
 }
 
-pub const BUILTINS: &[&str] = &["random-password"];
+/// The GetRandomPassword rules a builtin makes new passwords by.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PasswordOptions {
+    pub length: Option<i64>,
+    pub exclude_characters: Option<String>,
+}
+
+/// Characters that break connection strings and shell quoting, which AWS's database templates
+/// exclude by default (`/ @ " ' \`), and `:`, which separates user and password in URLs.
+pub const CONNECTION_STRING_CHARACTERS: &str = "/@\"'\\:";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatabaseBuiltin {
+    pub engine: Engine,
+    pub users: UserStrategy,
+    pub password: PasswordOptions,
+    /// `None`: as the secret's `ssl` field says.
+    pub tls: Option<TlsMode>,
+    pub tls_ca_file: Option<PathBuf>,
+}
+
+/// The database family a builtin speaks to, and the `engine` values of secrets it accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Postgres,
+    /// MySQL and MariaDB.
+    Mysql,
+    Redis,
+}
+
+impl Engine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Postgres => "postgres",
+            Engine::Mysql => "mysql",
+            Engine::Redis => "redis",
+        }
+    }
+
+    /// Whether a secret's `engine` field names this family (AWS's values for RDS and Aurora
+    /// included, so secrets written for AWS's templates rotate unchanged).
+    pub fn accepts(self, engine: &str) -> bool {
+        let accepted: &[&str] = match self {
+            Engine::Postgres => &["postgres", "postgresql", "aurora-postgresql"],
+            Engine::Mysql => &["mysql", "mariadb", "aurora-mysql", "aurora"],
+            Engine::Redis => &["redis", "valkey"],
+        };
+        accepted.contains(&engine.to_ascii_lowercase().as_str())
+    }
+
+    /// The port a secret without a `port` field means.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Engine::Postgres => 5432,
+            Engine::Mysql => 3306,
+            Engine::Redis => 6379,
+        }
+    }
+}
+
+/// Whose login changes the password (AWS's two template families).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserStrategy {
+    /// The user changes its own password.
+    Single,
+    /// The user of the secret's `masterarn` sets the password of the user not in use,
+    /// `<username>` or `<username>_clone`, and the secret alternates between the two.
+    Alternating,
+}
+
+/// Whether connections to the database use TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    Disable,
+    /// TLS if the server offers it, else plaintext; the certificate is not checked (as AWS's
+    /// templates do when a secret has no `ssl` field).
+    Prefer,
+    /// TLS or nothing, and the server's certificate must chain to `tls_ca_file` (or the
+    /// public web roots) and name the host.
+    Require,
+}
+
+impl TlsMode {
+    fn parse(text: &str) -> Option<TlsMode> {
+        match text {
+            "disable" => Some(TlsMode::Disable),
+            "prefer" => Some(TlsMode::Prefer),
+            "require" => Some(TlsMode::Require),
+            _ => None,
+        }
+    }
+}
+
+/// Each builtin's name, and what it is.
+pub const BUILTINS: &[&str] = &[
+    "random-password",
+    "postgres-single-user",
+    "postgres-alternating-users",
+    "mysql-single-user",
+    "mysql-alternating-users",
+    "redis-single-user",
+];
+
+fn database_builtin(name: &str) -> Option<(Engine, UserStrategy)> {
+    Some(match name {
+        "postgres-single-user" => (Engine::Postgres, UserStrategy::Single),
+        "postgres-alternating-users" => (Engine::Postgres, UserStrategy::Alternating),
+        "mysql-single-user" => (Engine::Mysql, UserStrategy::Single),
+        "mysql-alternating-users" => (Engine::Mysql, UserStrategy::Alternating),
+        "redis-single-user" => (Engine::Redis, UserStrategy::Single),
+        _ => return None,
+    })
+}
 
 #[derive(Debug, Clone)]
 pub struct ProcessSpec {
@@ -204,6 +324,8 @@ impl FunctionDefinition {
                 ("sigv4", self.sigv4.is_some()),
                 ("password_length", self.password_length.is_some()),
                 ("exclude_characters", self.exclude_characters.is_some()),
+                ("tls", self.tls.is_some()),
+                ("tls_ca_file", self.tls_ca_file.is_some()),
             ];
             match present
                 .iter()
@@ -217,12 +339,53 @@ impl FunctionDefinition {
         };
         let kind = match self.kind.as_str() {
             "builtin" => {
-                only(&["builtin", "password_length", "exclude_characters"])?;
+                let password = PasswordOptions {
+                    length: self.password_length,
+                    exclude_characters: self.exclude_characters.clone(),
+                };
                 match self.builtin.as_deref() {
-                    Some("random-password") => FunctionKind::Builtin(Builtin::RandomPassword {
-                        length: self.password_length,
-                        exclude_characters: self.exclude_characters.clone(),
-                    }),
+                    Some("random-password") => {
+                        only(&["builtin", "password_length", "exclude_characters"])?;
+                        FunctionKind::Builtin(Builtin::RandomPassword(password))
+                    }
+                    Some(name) if database_builtin(name).is_some() => {
+                        only(&[
+                            "builtin",
+                            "password_length",
+                            "exclude_characters",
+                            "tls",
+                            "tls_ca_file",
+                        ])?;
+                        let (engine, users) = database_builtin(name).expect("matched above");
+                        let tls = match self.tls.as_deref() {
+                            None => None,
+                            Some(t) => Some(TlsMode::parse(t).ok_or_else(|| {
+                                self.err(format!(
+                                    "tls must be disable, prefer or require, not {t:?}"
+                                ))
+                            })?),
+                        };
+                        if let Some(path) = &self.tls_ca_file
+                            && !path.is_file()
+                        {
+                            return Err(self.err(format!(
+                                "tls_ca_file {} is not a readable file",
+                                path.display()
+                            )));
+                        }
+                        FunctionKind::Builtin(Builtin::Database(DatabaseBuiltin {
+                            engine,
+                            users,
+                            password: PasswordOptions {
+                                exclude_characters: password
+                                    .exclude_characters
+                                    .or_else(|| Some(CONNECTION_STRING_CHARACTERS.to_owned())),
+                                ..password
+                            },
+                            tls,
+                            tls_ca_file: self.tls_ca_file.clone(),
+                        }))
+                    }
                     Some(other) => {
                         return Err(self.err(format!(
                             "unknown builtin {other:?}; builtins: {}",
@@ -371,7 +534,7 @@ mod tests {
         );
         assert!(matches!(
             b.validate(None).unwrap().kind,
-            FunctionKind::Builtin(Builtin::RandomPassword { .. })
+            FunctionKind::Builtin(Builtin::RandomPassword(_))
         ));
         let p = def(
             "name = \"MyPythonRotation\"\nkind = \"process\"\ncommand = [\"python3\", \"-m\", \"awslambdaric\", \"lambda_function.lambda_handler\"]\nworkdir = \"/srv\"\nenv = { EXCLUDE_CHARACTERS = \"/@\" }\ntimeout_seconds = 60",
@@ -391,7 +554,7 @@ mod tests {
 
     #[test]
     fn a_definition_says_what_is_wrong_with_it() {
-        let e = def("name = \"f\"\nkind = \"builtin\"\nbuiltin = \"mysql\"")
+        let e = def("name = \"f\"\nkind = \"builtin\"\nbuiltin = \"oracle\"")
             .validate(None)
             .unwrap_err();
         assert!(e.to_string().contains("unknown builtin"), "{e}");
@@ -407,6 +570,59 @@ mod tests {
             toml::from_str::<FunctionDefinition>("name = \"f\"\nkind = \"http\"\nbogus = 1")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn database_builtins_exclude_connection_string_characters_unless_told_otherwise() {
+        let FunctionKind::Builtin(Builtin::Database(db)) = def(
+            "name = \"f\"\nkind = \"builtin\"\nbuiltin = \"postgres-alternating-users\"\ntls = \"require\"",
+        )
+        .validate(None)
+        .unwrap()
+        .kind
+        else {
+            panic!("database builtin")
+        };
+        assert_eq!(
+            (db.engine, db.users, db.tls),
+            (
+                Engine::Postgres,
+                UserStrategy::Alternating,
+                Some(TlsMode::Require)
+            )
+        );
+        assert_eq!(db.password.exclude_characters.as_deref(), Some("/@\"'\\:"));
+        let FunctionKind::Builtin(Builtin::Database(db)) = def(
+            "name = \"f\"\nkind = \"builtin\"\nbuiltin = \"redis-single-user\"\nexclude_characters = \"\"\npassword_length = 64",
+        )
+        .validate(None)
+        .unwrap()
+        .kind
+        else {
+            panic!("database builtin")
+        };
+        assert_eq!(db.password.exclude_characters.as_deref(), Some(""));
+        assert_eq!(db.password.length, Some(64));
+    }
+
+    #[test]
+    fn tls_settings_are_checked_and_belong_to_database_builtins() {
+        let e = def(
+            "name = \"f\"\nkind = \"builtin\"\nbuiltin = \"mysql-single-user\"\ntls = \"always\"",
+        )
+        .validate(None)
+        .unwrap_err();
+        assert!(e.to_string().contains("disable, prefer or require"), "{e}");
+        let e = def(
+            "name = \"f\"\nkind = \"builtin\"\nbuiltin = \"random-password\"\ntls = \"require\"",
+        )
+        .validate(None)
+        .unwrap_err();
+        assert!(e.to_string().contains("tls does not apply"), "{e}");
+        let e = def("name = \"f\"\nkind = \"builtin\"\nbuiltin = \"mysql-single-user\"\ntls_ca_file = \"/nonexistent/ca.pem\"")
+            .validate(None)
+            .unwrap_err();
+        assert!(e.to_string().contains("not a readable file"), "{e}");
     }
 
     #[test]

@@ -100,8 +100,8 @@ impl ProcessSession {
         let credentials = service.issue_rotation_session(
             RotationScope {
                 secret_id: job.secret_id.clone(),
-                secret_arn: job.secret_arn.clone(),
                 function_name: name.clone(),
+                readable_secret_arn: None,
             },
             timeout * 4 + CREDENTIALS_SLACK,
         );

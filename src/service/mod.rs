@@ -175,7 +175,7 @@ impl Service {
                 None => Ok(None),
             };
         };
-        if !p.may_access(&row.id) {
+        if !p.may_access(&row.id, &row.arn.0) {
             return Err(Error::AccessDenied(
                 p.not_authorized(p.operation(), Some(&row.arn.0)),
             ));

@@ -72,6 +72,12 @@ fn place_next(schedule: Option<&RotationSchedule>, after: Millis) -> Option<(Mil
     Some((Millis(due), window.end))
 }
 
+fn stored_definition(record: FunctionRecord) -> Result<(FunctionDefinition, Millis)> {
+    let def = serde_json::from_str(&record.definition)
+        .map_err(|e| Error::internal(format!("stored function {}: {e}", record.name)))?;
+    Ok((def, record.updated_at))
+}
+
 fn schedule_of(secret: &Secret) -> Option<RotationSchedule> {
     // Rules were validated when stored; a stored rule that no longer parses schedules nothing.
     secret
@@ -92,11 +98,9 @@ impl Service {
 
     /// A registered function by name.
     pub async fn function(&self, name: &str) -> Result<Option<FunctionSpec>> {
-        let Some(record) = self.store.function(name).await? else {
+        let Some((def, _)) = self.function_definition(name).await? else {
             return Ok(None);
         };
-        let def: FunctionDefinition = serde_json::from_str(&record.definition)
-            .map_err(|e| Error::internal(format!("stored function {name}: {e}")))?;
         let spec = def
             .validate(Some(&self.master_key))
             .map_err(|e| Error::internal(format!("stored function {name}: {e}")))?;
@@ -119,17 +123,22 @@ impl Service {
         Ok(())
     }
 
+    /// A registered function as stored (secrets sealed), and when it was last put.
+    pub async fn function_definition(
+        &self,
+        name: &str,
+    ) -> Result<Option<(FunctionDefinition, Millis)>> {
+        self.store
+            .function(name)
+            .await?
+            .map(stored_definition)
+            .transpose()
+    }
+
     /// Registered functions, as stored (secrets sealed).
     pub async fn list_functions(&self) -> Result<Vec<(FunctionDefinition, Millis)>> {
         let records = self.store.list_functions().await?;
-        records
-            .into_iter()
-            .map(|r| {
-                let def: FunctionDefinition = serde_json::from_str(&r.definition)
-                    .map_err(|e| Error::internal(format!("stored function {}: {e}", r.name)))?;
-                Ok((def, r.updated_at))
-            })
-            .collect()
+        records.into_iter().map(stored_definition).collect()
     }
 
     pub async fn delete_function(&self, name: &str) -> Result<bool> {
@@ -161,7 +170,7 @@ impl Service {
                     .into(),
             ));
         };
-        let secret = self.resolve_writable(p, input.secret_id).await?;
+        let mut before = self.resolve_writable(p, input.secret_id).await?;
         // Rules are checked before the function (spec §4.1 steps 4 and 5).
         if let Some(rules) = &input.rotation_rules {
             RotationSchedule::parse(rules)?;
@@ -169,7 +178,7 @@ impl Service {
         let lambda_arn = input
             .rotation_lambda_arn
             .filter(|a| !a.is_empty())
-            .or(secret.rotation.lambda_arn.as_deref())
+            .or(before.rotation.lambda_arn.as_deref())
             .map(str::to_owned)
             .ok_or_else(|| {
                 Error::InvalidRequest(
@@ -185,7 +194,6 @@ impl Service {
         let immediately = input.rotate_immediately.unwrap_or(true);
 
         for _ in 0..MAX_SAVE_ATTEMPTS {
-            let before = self.resolve_writable(p, input.secret_id).await?;
             if let Some(pending) = before.unfinished_rotation() {
                 // The same request again (an SDK retry) is answered as the first was.
                 if immediately && pending.id == token && pending.value.is_none() {
@@ -240,7 +248,10 @@ impl Service {
                     tracing::info!(secret_arn = %after.arn.0, token, kind = kind.as_str(), function = %function.name, "rotation started");
                     return Ok((after, Some(token.to_owned())));
                 }
-                Err(StoreError::Conflict) => continue,
+                Err(StoreError::Conflict) => {
+                    // Another writer got there first: look again from a fresh read.
+                    before = self.resolve_writable(p, input.secret_id).await?;
+                }
                 // Another rotation of this secret is still being finished.
                 Err(StoreError::AlreadyExists) => return Err(previous_rotation_incomplete()),
                 Err(e) => return Err(e.into()),
@@ -525,17 +536,8 @@ impl Service {
                                 ),
                             )));
                         }
-                        let schedule = schedule_of(secret);
-                        let computed = schedule.as_ref().and_then(|sch| {
-                            let by_expression = secret
-                                .rotation
-                                .rules
-                                .as_ref()
-                                .is_some_and(|r| r.schedule_expression.is_some());
-                            by_expression.then(|| sch.interval_days(now))
-                        });
-                        secret.complete_rotation(&job.token, computed, now);
-                        let next = place_next(schedule.as_ref(), now);
+                        secret.complete_rotation(&job.token, now);
+                        let next = place_next(schedule_of(secret).as_ref(), now);
                         secret.schedule_rotation(next);
                     }
                     RotationState::Active | RotationState::Cancelled => {}
@@ -582,12 +584,14 @@ impl Service {
         )))
     }
 
-    /// A principal for a builtin function acting on `job`'s secret, with a rotation
-    /// function's limits.
+    /// The principal a builtin function acts as, with a rotation function's limits: it may
+    /// work on `job`'s secret, and read `readable_secret_arn` (an alternating-users master
+    /// secret).
     pub fn rotation_principal(
         &self,
         job: &RotationJob,
         region: crate::domain::Region,
+        readable_secret_arn: Option<String>,
     ) -> Principal {
         Principal::rotation_session(
             format!("tumbler-builtin-{}", job.function_name),
@@ -595,8 +599,8 @@ impl Service {
             region,
             RotationScope {
                 secret_id: job.secret_id.clone(),
-                secret_arn: job.secret_arn.clone(),
                 function_name: job.function_name.clone(),
+                readable_secret_arn,
             },
         )
     }

@@ -31,8 +31,6 @@ pub struct Metadata {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_rotation_at: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub rotation_computed_days: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub resource_policy: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub primary_region: Option<String>,
@@ -95,7 +93,6 @@ impl Metadata {
             }),
             last_rotated_at: s.rotation.last_rotated_at.map(|m| m.0),
             next_rotation_at: s.rotation.next_rotation_at.map(|m| m.0),
-            rotation_computed_days: s.rotation.computed_days,
             resource_policy: s.resource_policy.clone(),
             primary_region: s.primary_region.as_ref().map(|r| r.0.clone()),
             replicas: s
@@ -135,7 +132,6 @@ impl Metadata {
                 next_rotation_at: self.next_rotation_at.map(Millis),
                 // A column of its own (indexed for the scheduler); filled by the row reader.
                 due_at: None,
-                computed_days: self.rotation_computed_days,
             },
             resource_policy: self.resource_policy,
             primary_region: self.primary_region.map(Region),

@@ -684,41 +684,30 @@ impl Store for SqlStore {
     ) -> StoreResult<Option<RotationJob>> {
         // PostgreSQL: several nodes claim at once, and SKIP LOCKED hands each a different
         // row without waiting. SQLite has one writer at a time, so the plain form is enough.
-        let row = match self.backend {
-            Backend::Postgres => {
-                sqlx::query(concat!(
+        macro_rules! claim {
+            ($lock:literal) => {
+                concat!(
                     "UPDATE rotations SET lease_owner = $1, lease_expires_at = $2
                      WHERE id = (SELECT id FROM rotations
                                  WHERE state = 'active' AND next_attempt_at <= $3
                                    AND (lease_expires_at IS NULL OR lease_expires_at <= $3)
-                                 ORDER BY next_attempt_at LIMIT 1
-                                 FOR UPDATE SKIP LOCKED)
-                     RETURNING ",
+                                 ORDER BY next_attempt_at LIMIT 1 ",
+                    $lock,
+                    ") RETURNING ",
                     rotation_columns!()
-                ))
-                .bind(owner)
-                .bind(lease_until.0)
-                .bind(now.0)
-                .fetch_optional(&self.pool)
-                .await?
-            }
-            Backend::Sqlite => {
-                sqlx::query(concat!(
-                    "UPDATE rotations SET lease_owner = $1, lease_expires_at = $2
-                     WHERE id = (SELECT id FROM rotations
-                                 WHERE state = 'active' AND next_attempt_at <= $3
-                                   AND (lease_expires_at IS NULL OR lease_expires_at <= $3)
-                                 ORDER BY next_attempt_at LIMIT 1)
-                     RETURNING ",
-                    rotation_columns!()
-                ))
-                .bind(owner)
-                .bind(lease_until.0)
-                .bind(now.0)
-                .fetch_optional(&self.pool)
-                .await?
-            }
+                )
+            };
+        }
+        let sql = match self.backend {
+            Backend::Postgres => claim!("FOR UPDATE SKIP LOCKED"),
+            Backend::Sqlite => claim!(""),
         };
+        let row = sqlx::query(sql)
+            .bind(owner)
+            .bind(lease_until.0)
+            .bind(now.0)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(rotation_from_row).transpose()
     }
 

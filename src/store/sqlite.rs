@@ -6,7 +6,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{ConnectOptions, Connection, Executor};
 
 use super::sql::{Backend, SqlStore, migrate};
-use super::{StoreError, StoreResult};
+use super::{Store, StoreError, StoreResult};
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -55,11 +55,15 @@ pub async fn open(url: &str) -> StoreResult<SqlStore> {
         })
         .connect_with(options)
         .await?;
-    Ok(SqlStore {
+    let store = SqlStore {
         pool,
         backend: Backend::Sqlite,
         _owner_lock: Some(lock),
-    })
+    };
+    // This process owns the file (the lock above), so any rotation lease in it is a previous
+    // run's: its rotations resume at once instead of waiting for the lease to run out.
+    store.release_rotation_leases(None).await?;
+    Ok(store)
 }
 
 /// Takes an exclusive lock on `<database>.lock`, so that a second server on the same file
