@@ -393,3 +393,54 @@ pub async fn drop_postgres(url: &str) {
         .await;
     }
 }
+
+/// Polls `check` until it is true, for up to `secs` seconds.
+pub async fn eventually<F, Fut>(secs: u64, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+/// Waits until the rotation making `version_id` is in `state` (`succeeded`, `failed`, ...) in
+/// the admin API's ListRotations, and returns its entry. Ending in another state fails at
+/// once, with the rotation's record.
+pub async fn wait_for_rotation(
+    endpoint: &str,
+    secret_id: &str,
+    version_id: &str,
+    state: &str,
+    secs: u64,
+) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let mut last = serde_json::Value::Null;
+    while tokio::time::Instant::now() < deadline {
+        let history = list_rotations(endpoint, secret_id).await;
+        if let Some(entry) = history["Rotations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["VersionId"] == version_id)
+        {
+            if entry["State"] == state {
+                return entry.clone();
+            }
+            assert!(
+                entry["State"] == "active",
+                "the rotation ended {} instead of {state}: {entry}",
+                entry["State"]
+            );
+            last = entry.clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting for the rotation {version_id} to be {state}; last seen: {last}");
+}

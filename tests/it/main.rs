@@ -26,6 +26,8 @@ macro_rules! on_both_backends {
 mod harness;
 
 mod conformance;
+mod database_rotation;
+mod databases;
 mod durability;
 mod protocol;
 mod rotation;

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tumbler::clock::{ManualClock, Millis, SystemClock};
 
-use crate::harness::{Backend, TestServer, admin_call, err_of, list_rotations, unique};
+use crate::harness::{Backend, TestServer, admin_call, err_of, eventually, list_rotations, unique};
 
 const PREVIOUS_INCOMPLETE: &str =
     "A previous rotation isn't complete. That rotation will be reattempted.";
@@ -28,22 +28,6 @@ fn builtin(name: &str) -> String {
 
 fn lambda_arn(name: &str) -> String {
     format!("arn:aws:lambda:us-west-2:1234566789012:function:{name}")
-}
-
-/// Polls `check` until it is true, for up to `secs` seconds.
-async fn eventually<F, Fut>(secs: u64, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    while tokio::time::Instant::now() < deadline {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("timed out waiting for: {what}");
 }
 
 async fn stages_of(c: &Client, name: &str, version: &str) -> Vec<String> {
@@ -1108,8 +1092,8 @@ async fn rotation_credentials_reach_only_the_secret_being_rotated(backend: Backe
     let creds = server.app.service.issue_rotation_session(
         tumbler::auth::RotationScope {
             secret_id: internal_id,
-            secret_arn: mine.arn().unwrap().to_owned(),
             function_name: "F".into(),
+            readable_secret_arn: None,
         },
         Duration::from_secs(60),
     );
