@@ -72,7 +72,8 @@ pub struct PutFunctionArgs {
     /// builtin, process or http.
     #[arg(long)]
     pub kind: Option<String>,
-    /// For builtin: random-password.
+    /// For builtin: random-password, postgres-single-user, postgres-alternating-users,
+    /// mysql-single-user, mysql-alternating-users or redis-single-user.
     #[arg(long)]
     pub builtin: Option<String>,
     /// For http: the Lambda Invoke URL.
@@ -91,12 +92,18 @@ pub struct PutFunctionArgs {
     pub timeout_seconds: Option<u64>,
     #[arg(long)]
     pub memory_size: Option<u32>,
-    /// For random-password.
+    /// For builtins: the new passwords' length.
     #[arg(long)]
     pub password_length: Option<i64>,
-    /// For random-password.
+    /// For builtins: characters new passwords leave out.
     #[arg(long)]
     pub exclude_characters: Option<String>,
+    /// For database builtins: disable, prefer or require TLS.
+    #[arg(long)]
+    pub tls: Option<String>,
+    /// For database builtins: PEM certificates a required TLS connection is checked against.
+    #[arg(long)]
+    pub tls_ca_file: Option<PathBuf>,
     /// For http: sign invocations with SigV4 in this Region (service lambda).
     #[arg(long, requires = "sigv4_access_key_id")]
     pub sigv4_region: Option<String>,
@@ -145,6 +152,12 @@ impl PutFunctionArgs {
         }
         if self.password_length.is_some() {
             def.password_length = self.password_length;
+        }
+        if self.tls.is_some() {
+            def.tls = self.tls;
+        }
+        if self.tls_ca_file.is_some() {
+            def.tls_ca_file = self.tls_ca_file;
         }
         if self.exclude_characters.is_some() {
             def.exclude_characters = self.exclude_characters;
