@@ -165,12 +165,7 @@ impl ProcessSession {
                     message.unwrap_or_else(|_| "the runtime failed to start".into())
                 )))
             }
-            _ = tokio::time::sleep(self.timeout) => {
-                Err(InvokeError(format!(
-                    "Task timed out after {:.2} seconds",
-                    self.timeout.as_secs_f64()
-                )))
-            }
+            _ = tokio::time::sleep(self.timeout) => Err(super::runner::timed_out(self.timeout)),
         };
         if let Some(i) = &self.instance {
             *i.current_request.lock().expect("request lock") = None;

@@ -26,6 +26,14 @@ impl std::fmt::Display for InvokeError {
     }
 }
 
+/// Lambda's words for a function that ran past its deadline.
+pub fn timed_out(timeout: Duration) -> InvokeError {
+    InvokeError(format!(
+        "Task timed out after {:.2} seconds",
+        timeout.as_secs_f64()
+    ))
+}
+
 /// The event, exactly the four members AWS sends.
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -76,6 +84,7 @@ impl Runners {
             FunctionKind::Builtin(b) => FunctionSession::Builtin {
                 builtin: b.clone(),
                 service: self.service.clone(),
+                timeout: spec.timeout,
             },
             FunctionKind::Process(p) => FunctionSession::Process(Box::new(ProcessSession::new(
                 spec.name.clone(),
@@ -98,6 +107,7 @@ pub enum FunctionSession {
     Builtin {
         builtin: super::definition::Builtin,
         service: Arc<Service>,
+        timeout: Duration,
     },
     Process(Box<ProcessSession>),
     Http {
@@ -115,8 +125,16 @@ impl FunctionSession {
         step: RotationStep,
     ) -> Result<(), InvokeError> {
         match self {
-            FunctionSession::Builtin { builtin, service } => {
-                builtin::run(builtin, service, job, step).await
+            FunctionSession::Builtin {
+                builtin,
+                service,
+                timeout,
+            } => {
+                // A database can block a statement (a lock on the role, a server that stopped
+                // answering mid-step): the function's deadline holds for builtins too.
+                tokio::time::timeout(*timeout, builtin::run(builtin, service, job, step))
+                    .await
+                    .unwrap_or_else(|_| Err(timed_out(*timeout)))
             }
             FunctionSession::Process(p) => {
                 p.invoke(&RotationEventPayload::new(job, step).to_bytes())
@@ -186,10 +204,7 @@ async fn invoke_http(
     }
     let response = request.send().await.map_err(|e| {
         if e.is_timeout() {
-            InvokeError(format!(
-                "Task timed out after {:.2} seconds",
-                timeout.as_secs_f64()
-            ))
+            timed_out(timeout)
         } else {
             InvokeError(format!("invoking {}: {e}", spec.url))
         }

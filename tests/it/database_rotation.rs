@@ -12,8 +12,8 @@ use sqlx::Connection;
 use tumbler::clock::SystemClock;
 
 use crate::databases::{
-    MARIADB_ADDRESS, PrivatePostgres, REDIS_ADDRESS, mariadb_execute, mariadb_login, mariadb_root,
-    redis_admin, redis_login,
+    MARIADB_ADDRESS, PrivatePostgres, PrivateTlsRedis, REDIS_ADDRESS, mariadb_execute,
+    mariadb_login, mariadb_root, redis_admin, redis_login,
 };
 use crate::harness::{Backend, ChildServer, TestServer, unique, wait_for_rotation};
 
@@ -278,9 +278,10 @@ async fn a_failed_database_rotation_says_why_in_its_record() {
     )
     .await;
     let server = server_with(&format!(
-        "{}{}",
+        "{}{}{}",
         function("pg", "postgres-single-user", ""),
-        function("pg-alt", "postgres-alternating-users", "")
+        function("pg-alt", "postgres-alternating-users", ""),
+        function("pg-short", "postgres-single-user", "timeout_seconds = 2"),
     ))
     .await;
     let c = server.client();
@@ -332,6 +333,23 @@ async fn a_failed_database_rotation_says_why_in_its_record() {
             && error.contains("permission denied"),
         "{error}"
     );
+
+    // A statement the database blocks (another transaction is changing the same role): the
+    // function's deadline ends the step, as Lambda's would.
+    let mut blocker = pg.superuser().await;
+    sqlx::raw_sql("BEGIN; ALTER ROLE app PASSWORD 'Blocking-pw-1'")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    let name = unique("blocked");
+    create(&c, &name, &postgres_secret(&pg, "app", "Initial-pw-1")).await;
+    let record = rotate_to_failure(&server, &name, "pg-short").await;
+    assert_eq!(record["Step"], "setSecret");
+    assert_eq!(record["Error"], "Task timed out after 2.00 seconds");
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
 
     // Missing field: found at createSecret, before anything is written.
     let name = unique("no-host");
@@ -611,4 +629,63 @@ async fn redis_single_user_the_new_password_logs_in_and_the_old_one_no_longer_do
         .query_async::<()>(&mut admin)
         .await
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_over_tls_verified_when_required_and_unverified_when_preferred() {
+    let Some(redis) = PrivateTlsRedis::start("redis_tls") else {
+        return;
+    };
+    let user = "tt_tls";
+    let setup = redis.cli(
+        None,
+        &[
+            "ACL",
+            "SETUSER",
+            user,
+            "on",
+            ">Initial-pw-1",
+            "~*",
+            "&*",
+            "+@all",
+        ],
+    );
+    assert!(setup.contains("OK"), "{setup}");
+    let server = server_with(&format!(
+        "{}{}",
+        function(
+            "rd-tls",
+            "redis-single-user",
+            &format!("tls_ca_file = \"{}\"", redis.ca.display())
+        ),
+        function("rd-prefer", "redis-single-user", ""),
+    ))
+    .await;
+    let c = server.client();
+    // redis-cli goes on as the default user after a failed AUTH: ask who it is.
+    let logs_in = |password: &str| {
+        redis
+            .cli(Some((user, password)), &["ACL", "WHOAMI"])
+            .lines()
+            .any(|l| l.trim() == user)
+    };
+
+    // Required: the certificate is checked against the test CA.
+    let name = unique("redis-tls");
+    let secret = json!({"engine": "redis", "host": "127.0.0.1", "port": redis.port,
+                        "username": user, "password": "Initial-pw-1", "ssl": true});
+    create(&c, &name, &secret).await;
+    let first = rotate_to_success(&server, &name, "rd-tls").await;
+    assert!(logs_in(text(&first, "password")));
+    assert!(!logs_in("Initial-pw-1"));
+
+    // Preferred (no "ssl", no tls setting): TLS is tried first, so a TLS-only server works.
+    let name = unique("redis-prefer");
+    let mut secret = secret.clone();
+    secret.as_object_mut().unwrap().remove("ssl");
+    secret["password"] = first["password"].clone();
+    create(&c, &name, &secret).await;
+    let second = rotate_to_success(&server, &name, "rd-prefer").await;
+    assert!(logs_in(text(&second, "password")));
+    assert!(!logs_in(text(&first, "password")));
 }

@@ -224,7 +224,7 @@ impl Drop for PrivatePostgres {
 
 /// A test CA, and a server certificate it signs for 127.0.0.1 (`server.crt`, `server.key`
 /// in `dir`). Returns the CA's certificate.
-fn make_certificate(dir: &Path) -> PathBuf {
+pub fn make_certificate(dir: &Path) -> PathBuf {
     let openssl = |args: &[&str]| {
         let out = Command::new("openssl")
             .args(args)
@@ -366,4 +366,90 @@ pub async fn redis_login(user: &str, password: &str) -> Result<(), String> {
         .await
         .map(drop)
         .map_err(|e| e.to_string())
+}
+
+/// A Redis of a test's own that speaks only TLS (a certificate from [`make_certificate`]),
+/// on a free port, stopped when dropped.
+pub struct PrivateTlsRedis {
+    /// Holds the certificates and the server's files until the server is stopped.
+    _dir: tempfile::TempDir,
+    child: std::process::Child,
+    pub port: u16,
+    pub ca: PathBuf,
+}
+
+impl PrivateTlsRedis {
+    pub fn start(test: &str) -> Option<PrivateTlsRedis> {
+        if Command::new("redis-server")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            return unavailable(test, "no redis-server here (install redis-server)");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let ca = make_certificate(dir.path());
+        let port = free_port();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                "0",
+                "--tls-port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+            ])
+            .args([
+                "--tls-auth-clients",
+                "no",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .arg("--tls-cert-file")
+            .arg(dir.path().join("server.crt"))
+            .arg("--tls-key-file")
+            .arg(dir.path().join("server.key"))
+            .arg("--tls-ca-cert-file")
+            .arg(&ca)
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let redis = PrivateTlsRedis {
+            _dir: dir,
+            child,
+            port,
+            ca,
+        };
+        for _ in 0..100 {
+            if redis.cli(None, &["PING"]).contains("PONG") {
+                return Some(redis);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the TLS Redis did not start");
+    }
+
+    /// redis-cli over TLS, as the default user or `Some((user, password))`: its output.
+    pub fn cli(&self, login: Option<(&str, &str)>, args: &[&str]) -> String {
+        let mut c = Command::new("redis-cli");
+        c.args(["--tls", "-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .arg("--cacert")
+            .arg(&self.ca);
+        if let Some((user, password)) = login {
+            c.args(["--user", user, "--pass", password, "--no-auth-warning"]);
+        }
+        let out = c.args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    }
+}
+
+impl Drop for PrivateTlsRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
