@@ -13,6 +13,8 @@ pub struct Signer<'a> {
     pub secret_access_key: &'a str,
     pub region: &'a str,
     pub service: &'a str,
+    /// For temporary credentials: sent as X-Amz-Security-Token, and signed.
+    pub session_token: Option<&'a str>,
 }
 
 impl Signer<'_> {
@@ -34,7 +36,7 @@ impl Signer<'_> {
         let identity = Credentials::new(
             self.access_key_id,
             self.secret_access_key,
-            None,
+            self.session_token.map(str::to_owned),
             None,
             "tumbler",
         )

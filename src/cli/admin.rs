@@ -204,7 +204,7 @@ fn read_definition(path: &Path) -> Result<FunctionDefinition, String> {
 }
 
 /// The admin's access key: from the environment, or the credentials file the server wrote.
-fn admin_credentials(data_dir: &Path) -> Result<(String, Zeroizing<String>), String> {
+pub(super) fn admin_credentials(data_dir: &Path) -> Result<(String, Zeroizing<String>), String> {
     if let (Ok(id), Ok(secret)) = (
         std::env::var("TUMBLER_ADMIN_ACCESS_KEY_ID"),
         std::env::var("TUMBLER_ADMIN_SECRET_ACCESS_KEY"),
@@ -273,6 +273,7 @@ pub fn run(args: AdminArgs) -> Result<(), String> {
             secret_access_key: &secret,
             region: &args.region,
             service: "secretsmanager",
+            session_token: None,
         },
         operation,
         &body,

@@ -1,7 +1,10 @@
-//! The command line: `tumbler serve`, `tumbler admin ...` and `tumbler config example`.
+//! The command line: `tumbler serve`, `tumbler secretsmanager ...` (the aws CLI's commands),
+//! `tumbler admin ...`, `tumbler completions` and `tumbler config example`.
 
 mod admin;
+mod secretsmanager;
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
@@ -25,8 +28,16 @@ pub struct Cli {
 pub enum Command {
     /// Run the server.
     Serve(Box<ServeArgs>),
+    /// The aws CLI's secretsmanager commands: `tumbler secretsmanager list-secrets`.
+    #[command(disable_help_flag = true)]
+    Secretsmanager {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<OsString>,
+    },
     /// Administer a running server: rotation functions, rotation history.
     Admin(Box<admin::AdminArgs>),
+    /// Print a shell completion script: `source <(tumbler completions bash)`.
+    Completions { shell: clap_complete::Shell },
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -92,14 +103,31 @@ impl ServeArgs {
     }
 }
 
-/// Runs a command; the process's exit code is the result's.
-pub fn run(cli: Cli) -> Result<(), String> {
+/// The whole command line, `secretsmanager`'s generated commands included (for completions).
+fn full_command() -> clap::Command {
+    use clap::CommandFactory;
+    let model = secretsmanager::model_for_completions();
+    Cli::command().mut_subcommand("secretsmanager", |_| secretsmanager::command(&model))
+}
+
+/// Runs a command; `Ok` holds the process's exit code.
+pub fn run(cli: Cli) -> Result<u8, String> {
     match cli.command {
         Command::Config(ConfigCommand::Example) => {
             print!("{}", config::EXAMPLE);
-            Ok(())
+            Ok(0)
         }
-        Command::Admin(args) => admin::run(*args),
+        Command::Secretsmanager { args } => Ok(secretsmanager::run(args)),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut full_command(),
+                "tumbler",
+                &mut std::io::stdout(),
+            );
+            Ok(0)
+        }
+        Command::Admin(args) => admin::run(*args).map(|()| 0),
         Command::Serve(args) => {
             let args = *args;
             let config = Config::load(args.overrides()).map_err(|e| e.to_string())?;
@@ -108,16 +136,18 @@ pub fn run(cli: Cli) -> Result<(), String> {
                 .enable_all()
                 .build()
                 .map_err(|e| format!("starting the runtime: {e}"))?;
-            runtime.block_on(async {
-                let tumbler = Tumbler::open(&config).await.map_err(|e| e.to_string())?;
-                let listener = tokio::net::TcpListener::bind(config.listen)
-                    .await
-                    .map_err(|e| format!("listening on {}: {e}", config.listen))?;
-                tumbler
-                    .serve(listener, shutdown_signal())
-                    .await
-                    .map_err(|e| e.to_string())
-            })
+            runtime
+                .block_on(async {
+                    let tumbler = Tumbler::open(&config).await.map_err(|e| e.to_string())?;
+                    let listener = tokio::net::TcpListener::bind(config.listen)
+                        .await
+                        .map_err(|e| format!("listening on {}: {e}", config.listen))?;
+                    tumbler
+                        .serve(listener, shutdown_signal())
+                        .await
+                        .map_err(|e| e.to_string())
+                })
+                .map(|()| 0)
         }
     }
 }

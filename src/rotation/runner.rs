@@ -186,6 +186,7 @@ async fn invoke_http(
             secret_access_key: &s.secret_access_key,
             region: &s.region,
             service: "lambda",
+            session_token: None,
         };
         let headers = signer
             .sign(

@@ -884,10 +884,16 @@ async fn a_ten_day_schedule_fires_after_ten_days_of_a_manual_clock(backend: Back
 
     // After the window's last second, the rotation has certainly fired.
     clock.set(Millis(1_773_273_600_000));
+    // Recorded as succeeded, not only AWSCURRENT moved: LastRotatedDate is written then.
     eventually(10, "the scheduled rotation", || async {
-        value_of(&c, &name).await != value
+        events(&rotations(&server, &name).await)
+            .iter()
+            .filter(|e| *e == "RotationSucceeded")
+            .count()
+            == 2
     })
     .await;
+    assert_ne!(value_of(&c, &name).await, value);
     let d = c.describe_secret().secret_id(&name).send().await.unwrap();
     assert_eq!(d.last_rotated_date().unwrap().secs(), 1_773_273_600);
     assert_eq!(
