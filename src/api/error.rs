@@ -173,7 +173,8 @@ mod tests {
         assert_eq!(e.to_wire().status, StatusCode::BAD_REQUEST);
         assert_eq!(
             String::from_utf8(e.body()).unwrap(),
-            r#"{"Message":"Secrets Manager can't find the specified secret.","__type":"ResourceNotFoundException"}"#
+            // `__type` first, as AWS writes it.
+            r#"{"__type":"ResourceNotFoundException","Message":"Secrets Manager can't find the specified secret."}"#
         );
     }
 
