@@ -4,6 +4,7 @@
 pub mod filter;
 pub mod name;
 pub mod password;
+pub mod policy;
 pub mod rotation;
 pub mod schedule;
 pub mod secret;

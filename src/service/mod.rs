@@ -5,6 +5,7 @@
 mod access_keys;
 mod listing;
 mod policy;
+pub mod policy_document;
 mod replication;
 mod rotation;
 mod secrets;
