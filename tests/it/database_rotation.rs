@@ -12,8 +12,8 @@ use sqlx::Connection;
 use tumbler::clock::SystemClock;
 
 use crate::databases::{
-    MARIADB_ADDRESS, PrivatePostgres, PrivateTlsRedis, REDIS_ADDRESS, mariadb_execute,
-    mariadb_login, mariadb_root, redis_admin, redis_login,
+    MARIADB_ADDRESS, PrivatePostgres, PrivateTlsMariaDb, PrivateTlsRedis, REDIS_ADDRESS,
+    mariadb_execute, mariadb_login, mariadb_root, redis_admin, redis_login,
 };
 use crate::harness::{Backend, ChildServer, TestServer, unique, wait_for_rotation};
 
@@ -688,4 +688,73 @@ async fn redis_over_tls_verified_when_required_and_unverified_when_preferred() {
     let second = rotate_to_success(&server, &name, "rd-prefer").await;
     assert!(logs_in(text(&second, "password")));
     assert!(!logs_in(text(&first, "password")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_over_tls_is_used_when_asked_and_preferred_otherwise() {
+    let Some(db) = PrivateTlsMariaDb::start("mysql_tls") else {
+        return;
+    };
+    let mut root = db.root().await;
+    mariadb_execute(
+        &mut root,
+        "CREATE USER 'tt'@'%' IDENTIFIED BY 'Initial-pw-1'",
+    )
+    .await;
+    // The server refuses plaintext (require_secure_transport).
+    let refused = db.login("tt", "Initial-pw-1", false).await.unwrap_err();
+    assert!(
+        refused.contains("insecure transport") || refused.contains("Access denied"),
+        "{refused}"
+    );
+    let server = server_with(&format!(
+        "{}{}{}",
+        function(
+            "my-tls",
+            "mysql-single-user",
+            &format!("tls_ca_file = \"{}\"", db.ca.display())
+        ),
+        function("my-prefer", "mysql-single-user", ""),
+        function("my-plain", "mysql-single-user", "tls = \"disable\""),
+    ))
+    .await;
+    let c = server.client();
+    let secret = json!({"engine": "mariadb", "host": "127.0.0.1", "port": db.port,
+                        "username": "tt", "password": "Initial-pw-1", "ssl": true});
+
+    // Required and verified against the test CA.
+    let name = unique("mysql-tls");
+    create(&c, &name, &secret).await;
+    let first = rotate_to_success(&server, &name, "my-tls").await;
+    db.login("tt", text(&first, "password"), true)
+        .await
+        .unwrap();
+    assert!(db.login("tt", "Initial-pw-1", true).await.is_err());
+
+    // Preferred (no "ssl", no tls setting): the server offers TLS, so it is used.
+    let name = unique("mysql-prefer");
+    let mut preferred = secret.clone();
+    preferred.as_object_mut().unwrap().remove("ssl");
+    preferred["password"] = first["password"].clone();
+    create(&c, &name, &preferred).await;
+    let second = rotate_to_success(&server, &name, "my-prefer").await;
+    db.login("tt", text(&second, "password"), true)
+        .await
+        .unwrap();
+
+    // Disabled by the function and not asked for by the secret: plaintext, which this
+    // server refuses, and the record says so.
+    let name = unique("mysql-plain");
+    preferred["password"] = second["password"].clone();
+    create(&c, &name, &preferred).await;
+    let record = rotate_to_failure(&server, &name, "my-plain").await;
+    let error = record["Error"].as_str().unwrap();
+    // MariaDB answers a plaintext login under require_secure_transport with "Access denied".
+    assert!(
+        error.contains(&format!(
+            "mysql at 127.0.0.1:{} refused the login of user \"tt\"",
+            db.port
+        )),
+        "{error}"
+    );
 }

@@ -453,3 +453,127 @@ impl Drop for PrivateTlsRedis {
         let _ = self.child.wait();
     }
 }
+
+/// A MariaDB server of a test's own that accepts only TLS connections (a certificate from
+/// [`make_certificate`]), on a free port, stopped when dropped. Its root user is reached over
+/// its Unix socket.
+pub struct PrivateTlsMariaDb {
+    dir: tempfile::TempDir,
+    child: std::process::Child,
+    pub port: u16,
+    pub ca: PathBuf,
+}
+
+impl PrivateTlsMariaDb {
+    pub fn start(test: &str) -> Option<PrivateTlsMariaDb> {
+        if Command::new("mariadbd").arg("--version").output().is_err()
+            || Command::new("mariadb-install-db")
+                .arg("--help")
+                .output()
+                .is_err()
+        {
+            return unavailable(
+                test,
+                "no mariadbd/mariadb-install-db here (install mariadb-server)",
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let ca = make_certificate(dir.path());
+        let data = dir.path().join("data");
+        let mut install = Command::new("mariadb-install-db");
+        install
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .args(["--auth-root-authentication-method=normal", "--skip-test-db"]);
+        if is_root() {
+            install.arg("--user=root");
+        }
+        let out = install.output().unwrap();
+        assert!(
+            out.status.success(),
+            "mariadb-install-db: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let port = free_port();
+        let mut server = Command::new("mariadbd");
+        server
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--port={port}"))
+            .arg("--bind-address=127.0.0.1")
+            .arg(format!("--socket={}", dir.path().join("sock").display()))
+            .arg(format!("--pid-file={}", dir.path().join("pid").display()))
+            .arg(format!(
+                "--ssl-cert={}",
+                dir.path().join("server.crt").display()
+            ))
+            .arg(format!(
+                "--ssl-key={}",
+                dir.path().join("server.key").display()
+            ))
+            .arg(format!("--ssl-ca={}", ca.display()))
+            .args([
+                "--require-secure-transport=ON",
+                "--skip-log-bin",
+                "--innodb-buffer-pool-size=16M",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("log")).unwrap());
+        if is_root() {
+            server.arg("--user=root");
+        }
+        let child = server.spawn().unwrap();
+        let db = PrivateTlsMariaDb {
+            dir,
+            child,
+            port,
+            ca,
+        };
+        for _ in 0..200 {
+            if db.dir.path().join("sock").exists() {
+                return Some(db);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!(
+            "the TLS MariaDB did not start: {}",
+            std::fs::read_to_string(db.dir.path().join("log")).unwrap_or_default()
+        );
+    }
+
+    /// Root, over the Unix socket.
+    pub async fn root(&self) -> sqlx::MySqlConnection {
+        use sqlx::ConnectOptions;
+        sqlx::mysql::MySqlConnectOptions::new()
+            .socket(self.dir.path().join("sock"))
+            .username("root")
+            .connect()
+            .await
+            .unwrap()
+    }
+
+    /// Whether `user` logs in over TCP with `password`: verified TLS, or plaintext.
+    pub async fn login(&self, user: &str, password: &str, tls: bool) -> Result<(), String> {
+        use sqlx::ConnectOptions;
+        let mut options = sqlx::mysql::MySqlConnectOptions::new()
+            .host("127.0.0.1")
+            .port(self.port)
+            .username(user)
+            .password(password);
+        options = if tls {
+            options
+                .ssl_mode(sqlx::mysql::MySqlSslMode::VerifyIdentity)
+                .ssl_ca(&self.ca)
+        } else {
+            options.ssl_mode(sqlx::mysql::MySqlSslMode::Disabled)
+        };
+        options.connect().await.map(drop).map_err(|e| e.to_string())
+    }
+}
+
+impl Drop for PrivateTlsMariaDb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
