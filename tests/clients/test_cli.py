@@ -249,11 +249,13 @@ def test_profiles_from_the_shared_files_sign_requests(server, tsm):
         f.write(f"[dev]\naws_access_key_id = {ACCESS_KEY_ID}\n"
                 f"aws_secret_access_key = {SECRET_ACCESS_KEY}\n")
     with open(config, "w") as f:
-        f.write(f"[profile dev]\nregion = {REGION}\nendpoint_url = {server.url}\n")
+        f.write(f"[profile dev]\nregion = {REGION}\nendpoint_url = {server.url}\noutput = yaml\n")
     env = _isolated_env(AWS_SHARED_CREDENTIALS_FILE=creds, AWS_CONFIG_FILE=config)
     rc, out, err = tsm("list-secrets", "--profile", "dev", "--max-items", "1",
                        env=env, endpoint=False)
     assert rc == 0, err
+    # The profile's output setting: YAML.
+    assert "SecretList" in yaml.safe_load(out) and not out.lstrip().startswith("{")
     rc, _, err = tsm("list-secrets", "--profile", "nope", env=env, endpoint=False)
     assert rc == 253 and "The config profile (nope) could not be found" in err
 

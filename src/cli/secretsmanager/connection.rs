@@ -94,6 +94,25 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
+/// A setting of the profile in use (`--profile`, `AWS_PROFILE`, or `default`) from
+/// `~/.aws/config`, such as `output`.
+pub fn profile_setting(explicit_profile: Option<&str>, key: &str) -> Option<String> {
+    let profile = explicit_profile
+        .map(str::to_owned)
+        .or_else(|| env("AWS_PROFILE"))
+        .or_else(|| env("AWS_DEFAULT_PROFILE"))
+        .unwrap_or_else(|| "default".into());
+    let section = if profile == "default" {
+        profile
+    } else {
+        format!("profile {profile}")
+    };
+    read_ini(&aws_file("AWS_CONFIG_FILE", "config"))
+        .get(&section)
+        .and_then(|s| s.get(key))
+        .cloned()
+}
+
 impl Connection {
     /// `metadata` is the service model's: the target prefix, signing name and JSON version.
     pub fn resolve(

@@ -316,6 +316,7 @@ async fn execute(model: &Model, matches: &ArgMatches) -> Result<(), Exit> {
 
     let format_name = value_of(m, "output")
         .or_else(|| std::env::var("AWS_DEFAULT_OUTPUT").ok())
+        .or_else(|| connection::profile_setting(value_of(m, "profile").as_deref(), "output"))
         .unwrap_or_else(|| "json".into());
     let format = Format::parse(&format_name).ok_or_else(|| {
         bad(format!(

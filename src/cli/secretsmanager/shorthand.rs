@@ -30,6 +30,7 @@ pub fn parse(input: &str) -> Result<Map<String, Value>, ShorthandError> {
         input: input.chars().collect(),
         text: input,
         index: 0,
+        resolve_files: false,
     }
     .parameter()
 }
@@ -38,6 +39,20 @@ struct Parser<'a> {
     input: Vec<char>,
     text: &'a str,
     index: usize,
+    /// After `key@=`: `file://` and `fileb://` values are replaced by the file's contents.
+    resolve_files: bool,
+}
+
+/// A value after `key@=`: the contents of the file it names, or itself.
+fn resolve_file(value: String) -> Result<String, ShorthandError> {
+    let path = value
+        .strip_prefix("file://")
+        .or_else(|| value.strip_prefix("fileb://"));
+    match path {
+        None => Ok(value),
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| ShorthandError(format!("Unable to load paramfile {value}: {e}"))),
+    }
 }
 
 /// A value may start with any of these (shorthand.py's `_START_WORD`): not whitespace, `"`,
@@ -138,9 +153,21 @@ impl Parser<'_> {
         Ok(params)
     }
 
+    /// `=`, or `@=` (values are file contents).
+    fn assignment(&mut self) -> Result<(), ShorthandError> {
+        let before = self.index;
+        self.resolve_files = false;
+        if self.expect('@', true).is_ok() {
+            self.resolve_files = true;
+        } else {
+            self.index = before;
+        }
+        self.expect('=', true)
+    }
+
     fn keyval(&mut self) -> Result<(String, Value), ShorthandError> {
         let key = self.key();
-        self.expect('=', true)?;
+        self.assignment()?;
         let values = self.values()?;
         Ok((key, values))
     }
@@ -210,26 +237,36 @@ impl Parser<'_> {
     }
 
     fn first_value(&mut self) -> Result<String, ShorthandError> {
-        match self.current() {
-            Some('\'') => self.quoted('\''),
-            Some('"') => self.quoted('"'),
-            _ => Ok(self.value()),
+        let value = match self.current() {
+            Some('\'') => self.quoted('\'')?,
+            Some('"') => self.quoted('"')?,
+            _ => self.value(),
+        };
+        self.resolved(value)
+    }
+
+    fn resolved(&self, value: String) -> Result<String, ShorthandError> {
+        if self.resolve_files {
+            resolve_file(value)
+        } else {
+            Ok(value)
         }
     }
 
     fn second_value(&mut self) -> Result<String, ShorthandError> {
-        match self.current() {
-            Some('\'') => self.quoted('\''),
-            Some('"') => self.quoted('"'),
+        let value = match self.current() {
+            Some('\'') => self.quoted('\'')?,
+            Some('"') => self.quoted('"')?,
             _ => {
                 let start = self.index;
                 let value = self.word(follows_second);
                 if self.index == start {
                     return Err(self.syntax_error("<second>", "<none>"));
                 }
-                Ok(value)
+                value
             }
-        }
+        };
+        self.resolved(value)
     }
 
     fn value(&mut self) -> String {
@@ -321,7 +358,7 @@ impl Parser<'_> {
         let mut map = Map::new();
         while self.current() != Some('}') {
             let key = self.key();
-            self.expect('=', true)?;
+            self.assignment()?;
             let value = self.explicit_value()?;
             self.consume_whitespace();
             if self.current() != Some('}') {
@@ -376,6 +413,19 @@ mod tests {
         assert_eq!(ok("Value='a,b=c'"), json!({"Value": "a,b=c"}));
         assert_eq!(ok(r#"Value="say \"hi\"""#), json!({"Value": "say \"hi\""}));
         assert_eq!(ok("Value=with space "), json!({"Value": "with space"}));
+    }
+
+    #[test]
+    fn at_equals_reads_values_from_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.txt");
+        std::fs::write(&path, "from a file").unwrap();
+        assert_eq!(
+            ok(&format!("Key=k,Value@=file://{}", path.display())),
+            json!({"Key": "k", "Value": "from a file"})
+        );
+        assert_eq!(ok("Value=file://x"), json!({"Value": "file://x"}));
+        assert!(parse("Value@=file:///nonexistent").is_err());
     }
 
     #[test]
