@@ -269,163 +269,345 @@ fn scalar_list(items: &[&Value], identifier: Option<&str>, out: &mut String) {
     }
 }
 
-/// The aws CLI's `table` format: a titled box; an object's scalars as a row under their
-/// keys, lists of objects as rows under the union of their keys, nested values as titled
-/// sections.
+/// The aws CLI's `table` format, ported from `awscli/formatter.py` (TableFormatter) and
+/// `awscli/table.py` (MultiTable): a section per object or list, titled by its key and
+/// indented by its depth; an object's scalars as one row under their keys, a list of objects
+/// as rows under the union of their keys; sections share one width, and when that is wider
+/// than the terminal (80 columns when stdout is not one), single-row sections turn into
+/// key/value rows.
 pub fn table(value: &Value, title: &str) -> String {
-    let mut sections = Vec::new();
-    collect_sections(value, title, &mut sections);
-    let width = sections
-        .iter()
-        .map(Section::natural_width)
-        .max()
-        .unwrap_or(0)
-        .max(title.chars().count() + 4);
-    let mut out = String::new();
-    out.push_str(&format!("{}\n", "-".repeat(width)));
-    for (i, s) in sections.iter().enumerate() {
-        s.render(width, i == 0, &mut out);
+    let mut builder = TableBuilder::default();
+    if !builder.build(Some(title), value, 0) {
+        return String::new();
     }
-    out
+    builder.render(terminal_width())
 }
 
+fn terminal_width() -> usize {
+    // SAFETY: TIOCGWINSZ fills a winsize struct; a failure (not a terminal) leaves it unused.
+    unsafe {
+        let mut size: libc::winsize = std::mem::zeroed();
+        if libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) == 0 && size.ws_col > 0 {
+            return size.ws_col as usize;
+        }
+    }
+    80
+}
+
+#[derive(Default)]
 struct Section {
     title: String,
     headers: Vec<String>,
     rows: Vec<Vec<String>>,
+    indent_level: usize,
+    max_widths: Vec<usize>,
 }
 
 impl Section {
-    fn column_widths(&self) -> Vec<usize> {
-        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
-        for row in &self.rows {
-            for (i, cell) in row.iter().enumerate() {
-                if i < widths.len() {
-                    widths[i] = widths[i].max(cell.chars().count());
-                } else {
-                    widths.push(cell.chars().count());
+    fn update_max_widths(&mut self, row: &[String]) {
+        if self.max_widths.is_empty() {
+            self.max_widths = row.iter().map(|c| c.chars().count()).collect();
+        } else {
+            for (i, c) in row.iter().enumerate() {
+                if let Some(w) = self.max_widths.get_mut(i) {
+                    *w = (*w).max(c.chars().count());
                 }
             }
         }
-        widths
     }
 
-    fn natural_width(&self) -> usize {
-        let columns = self.column_widths();
-        let cells: usize = columns.iter().map(|w| w + 4).sum::<usize>() + 1;
-        cells.max(self.title.chars().count() + 4)
+    fn add_header(&mut self, headers: Vec<String>) {
+        self.update_max_widths(&headers);
+        self.headers = headers;
     }
 
-    fn render(&self, width: usize, first: bool, out: &mut String) {
-        let centered = |text: &str, w: usize| {
-            let len = text.chars().count();
-            let left = (w.saturating_sub(len)) / 2;
-            format!(
-                "{}{text}{}",
-                " ".repeat(left),
-                " ".repeat(w.saturating_sub(len + left))
-            )
+    fn add_row(&mut self, row: Vec<String>) {
+        self.update_max_widths(&row);
+        self.rows.push(row);
+    }
+
+    /// Column widths with `padding`, scaled to `max_width` as Python rounds (half to even).
+    fn column_widths(&self, padding: usize, max_width: Option<usize>) -> Vec<usize> {
+        let unscaled: Vec<usize> = self.max_widths.iter().map(|w| w + padding).collect();
+        let Some(max_width) = max_width else {
+            return unscaled;
         };
-        if !first {
-            out.push_str(&format!("+{}+\n", "-".repeat(width - 2)));
+        if unscaled.is_empty() {
+            return unscaled;
         }
-        out.push_str(&format!("|{}|\n", centered(&self.title, width - 2)));
-        if self.rows.is_empty() {
-            return;
-        }
-        // Columns share the width; the last one takes what is left.
-        let mut widths: Vec<usize> = self.column_widths().iter().map(|w| w + 4).collect();
-        let used: usize = widths.iter().sum::<usize>() + 1;
-        if let Some(last) = widths.last_mut() {
-            *last += width.saturating_sub(used);
-        }
-        let line = |out: &mut String| {
-            out.push('+');
-            for w in &widths {
-                out.push_str(&"-".repeat(w - 1));
-                out.push('+');
+        let factor = max_width as f64 / unscaled.iter().sum::<usize>() as f64;
+        let mut scaled: Vec<i64> = unscaled
+            .iter()
+            .map(|w| round_half_even(factor * *w as f64) as i64)
+            .collect();
+        let mut off_by: i64 = scaled.iter().sum::<i64>() - max_width as i64;
+        while off_by != 0 {
+            let order: Vec<usize> = if off_by < 0 {
+                (0..scaled.len()).rev().collect()
+            } else {
+                (0..scaled.len()).collect()
+            };
+            for i in order {
+                if off_by > 0 {
+                    scaled[i] -= 1;
+                    off_by -= 1;
+                } else {
+                    scaled[i] += 1;
+                    off_by += 1;
+                }
+                if off_by == 0 {
+                    break;
+                }
             }
-            out.push('\n');
-        };
-        line(out);
-        if !self.headers.is_empty() {
-            out.push('|');
-            for (h, w) in self.headers.iter().zip(&widths) {
-                out.push_str(&centered(h, w - 1));
-                out.push('|');
-            }
-            out.push('\n');
-            line(out);
         }
-        for row in &self.rows {
-            out.push('|');
-            for (i, w) in widths.iter().enumerate() {
-                let cell = row.get(i).map(String::as_str).unwrap_or("");
-                let pad = (w - 1).saturating_sub(cell.chars().count() + 2);
-                out.push_str(&format!("  {cell}{}", " ".repeat(pad)));
-                out.push('|');
-            }
-            out.push('\n');
-        }
-        line(out);
+        scaled.into_iter().map(|w| w.max(0) as usize).collect()
+    }
+
+    fn total_width(&self) -> usize {
+        let outer = self.indent_level * 2;
+        let cells: usize = self.column_widths(0, None).iter().map(|w| w + 4).sum();
+        (self.title.chars().count() + 2 + outer).max(cells + 2 + outer)
     }
 }
 
-fn collect_sections(value: &Value, title: &str, sections: &mut Vec<Section>) {
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            let scalars: Vec<&&String> = keys.iter().filter(|k| is_scalar(&map[**k])).collect();
-            sections.push(Section {
-                title: title.to_owned(),
-                headers: scalars.iter().map(|k| k.to_string()).collect(),
-                rows: if scalars.is_empty() {
-                    Vec::new()
-                } else {
-                    vec![scalars.iter().map(|k| python_str(&map[**k])).collect()]
-                },
-            });
-            for k in keys.iter().filter(|k| !is_scalar(&map[**k])) {
-                collect_sections(&map[*k], k, sections);
-            }
+fn round_half_even(x: f64) -> f64 {
+    let r = x.round();
+    if (x - x.trunc()).abs() == 0.5 && r % 2.0 != 0.0 {
+        r - x.signum()
+    } else {
+        r
+    }
+}
+
+fn center_text(text: &str, length: usize, left: &str, right: &str) -> String {
+    let text_length = text.chars().count();
+    let start = ((length / 2) as i64 - (text_length / 2) as i64 - 1).max(0) as usize;
+    let so_far = left.chars().count() + start + text_length;
+    let right_spaces = length.saturating_sub(right.chars().count() + so_far);
+    format!(
+        "{left}{}{text}{}{right}",
+        " ".repeat(start),
+        " ".repeat(right_spaces)
+    )
+}
+
+fn align_left(text: &str, length: usize, left: &str, right: &str) -> String {
+    let text_length = text.chars().count();
+    let needed = text_length + 2 + left.chars().count() + right.chars().count();
+    let padding = if length >= needed { 2 } else { 0 };
+    let so_far = left.chars().count() + padding + text_length;
+    let fill = length.saturating_sub(so_far + right.chars().count());
+    format!(
+        "{left}{}{text}{}{right}",
+        " ".repeat(padding),
+        " ".repeat(fill)
+    )
+}
+
+#[derive(Default)]
+struct TableBuilder {
+    sections: Vec<Section>,
+}
+
+impl TableBuilder {
+    fn current(&mut self) -> &mut Section {
+        if self.sections.is_empty() {
+            self.sections.push(Section::default());
         }
-        Value::Array(items) if items.iter().any(Value::is_object) => {
-            let headers = scalar_keys_of(items);
-            let rows = items
+        self.sections.last_mut().expect("a section")
+    }
+
+    fn new_section(&mut self, title: &str, indent_level: usize) {
+        self.sections.push(Section {
+            title: title.to_owned(),
+            indent_level,
+            ..Default::default()
+        });
+    }
+
+    fn build(&mut self, title: Option<&str>, current: &Value, indent_level: usize) -> bool {
+        let empty = match current {
+            Value::Null => true,
+            Value::Bool(b) => !b,
+            Value::String(s) => s.is_empty(),
+            Value::Array(a) => a.is_empty(),
+            Value::Object(o) => o.is_empty(),
+            Value::Number(n) => n.as_f64() == Some(0.0),
+        };
+        if empty {
+            return false;
+        }
+        if let Some(t) = title {
+            self.new_section(t, indent_level);
+        }
+        match current {
+            Value::Array(items) => {
+                if items[0].is_object() {
+                    self.sub_table_from_list(items, indent_level, title.unwrap_or(""));
+                } else {
+                    for item in items {
+                        match item {
+                            Value::Array(inner) if inner.iter().all(is_scalar) => {
+                                let row = inner.iter().map(python_str).collect();
+                                self.current().add_row(row);
+                            }
+                            scalar if is_scalar(scalar) => {
+                                self.current().add_row(vec![python_str(scalar)]);
+                            }
+                            other => {
+                                self.build(None, other, 0);
+                            }
+                        }
+                    }
+                }
+            }
+            Value::Object(map) => self.sub_table_from_dict(map, indent_level),
+            scalar => self.current().add_row(vec![python_str(scalar)]),
+        }
+        true
+    }
+
+    fn sub_table_from_dict(&mut self, map: &serde_json::Map<String, Value>, indent_level: usize) {
+        let (headers, more) = group_scalar_keys(map);
+        if headers.len() == 1 {
+            let row = vec![headers[0].clone(), python_str(&map[&headers[0]])];
+            self.current().add_row(row);
+        } else if !headers.is_empty() {
+            let row = headers.iter().map(|k| python_str(&map[k])).collect();
+            self.current().add_header(headers);
+            self.current().add_row(row);
+        }
+        for key in more {
+            self.build(Some(&key), &map[&key], indent_level + 1);
+        }
+    }
+
+    fn sub_table_from_list(&mut self, items: &[Value], indent_level: usize, title: &str) {
+        let mut headers = Vec::new();
+        let mut more = Vec::new();
+        for item in items.iter().filter_map(Value::as_object) {
+            let (h, m) = group_scalar_keys(item);
+            headers.extend(h);
+            more.extend(m);
+        }
+        headers.sort();
+        headers.dedup();
+        more.sort();
+        more.dedup();
+        self.current().add_header(headers.clone());
+        let mut first = true;
+        for element in items.iter().filter_map(Value::as_object) {
+            if !first && !more.is_empty() {
+                self.new_section(title, indent_level);
+                self.current().add_header(headers.clone());
+            }
+            first = false;
+            let row = headers
                 .iter()
-                .filter_map(Value::as_object)
-                .map(|m| {
-                    headers
-                        .iter()
-                        .map(|h| m.get(h).map(python_str).unwrap_or_default())
-                        .collect()
-                })
+                .map(|h| element.get(h).map(python_str).unwrap_or_default())
                 .collect();
-            sections.push(Section {
-                title: title.to_owned(),
-                headers,
-                rows,
-            });
-            for item in items.iter().filter_map(Value::as_object) {
-                let mut keys: Vec<&String> = item.keys().collect();
-                keys.sort();
-                for k in keys.into_iter().filter(|k| !is_scalar(&item[*k])) {
-                    collect_sections(&item[k], k, sections);
+            self.current().add_row(row);
+            for key in &more {
+                if let Some(v) = element.get(key) {
+                    self.build(Some(key), v, indent_level + 1);
                 }
             }
         }
-        Value::Array(items) => sections.push(Section {
-            title: title.to_owned(),
-            headers: Vec::new(),
-            rows: items.iter().map(|v| vec![python_str(v)]).collect(),
-        }),
-        scalar => sections.push(Section {
-            title: title.to_owned(),
-            headers: Vec::new(),
-            rows: vec![vec![python_str(scalar)]],
-        }),
     }
+
+    fn max_width(&self) -> usize {
+        self.sections
+            .iter()
+            .map(Section::total_width)
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn render(mut self, terminal_width: usize) -> String {
+        let mut max_width = self.max_width();
+        if max_width > terminal_width {
+            // Too wide: single-row sections become key/value rows.
+            for section in &mut self.sections {
+                if section.rows.len() == 1 && !section.headers.is_empty() {
+                    let mut vertical = Section {
+                        title: std::mem::take(&mut section.title),
+                        indent_level: section.indent_level,
+                        ..Default::default()
+                    };
+                    for (h, v) in section.headers.iter().zip(&section.rows[0]) {
+                        vertical.add_row(vec![h.clone(), v.clone()]);
+                    }
+                    *section = vertical;
+                }
+            }
+            max_width = self.max_width();
+        }
+        let mut out = format!("{}\n", "-".repeat(max_width));
+        for section in &self.sections {
+            let indent = "|".repeat(section.indent_level);
+            let width = max_width - section.indent_level * 2;
+            let mut line = |text: String| {
+                out.push_str(&indent);
+                out.push_str(&text);
+                out.push_str(&indent);
+                out.push('\n');
+            };
+            if !section.title.is_empty() {
+                line(center_text(&section.title, width, "|", "|"));
+                if section.headers.is_empty() && section.rows.is_empty() {
+                    line(format!("+{}+", "-".repeat(width.saturating_sub(2))));
+                }
+            }
+            let widths = section.column_widths(4, Some(width));
+            let line_break = |widths: &[usize]| {
+                let mut parts = String::new();
+                for (i, w) in widths.iter().enumerate() {
+                    if i == 0 {
+                        parts.push_str(&format!("+{}+", "-".repeat(w.saturating_sub(2))));
+                    } else {
+                        parts.push_str(&format!("{}+", "-".repeat(w.saturating_sub(1))));
+                    }
+                }
+                parts
+            };
+            if !section.headers.is_empty() {
+                line(line_break(&widths));
+                let mut text = String::new();
+                for (i, (w, h)) in widths.iter().zip(&section.headers).enumerate() {
+                    text.push_str(&center_text(h, *w, if i == 0 { "|" } else { "" }, "|"));
+                }
+                line(text);
+            }
+            if !section.rows.is_empty() && !widths.is_empty() {
+                line(line_break(&widths));
+                for row in &section.rows {
+                    let mut text = String::new();
+                    for (i, (w, cell)) in widths.iter().zip(row).enumerate() {
+                        text.push_str(&align_left(cell, *w, if i == 0 { "|" } else { "" }, "|"));
+                    }
+                    line(text);
+                }
+                line(line_break(&widths));
+            }
+        }
+        out
+    }
+}
+
+fn group_scalar_keys(map: &serde_json::Map<String, Value>) -> (Vec<String>, Vec<String>) {
+    let mut headers: Vec<String> = map
+        .iter()
+        .filter(|(_, v)| is_scalar(v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    let mut more: Vec<String> = map
+        .iter()
+        .filter(|(_, v)| !is_scalar(v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    headers.sort();
+    more.sort();
+    (headers, more)
 }
 
 #[cfg(test)]
@@ -467,12 +649,32 @@ mod tests {
     }
 
     #[test]
-    fn a_table_has_the_operation_as_its_title() {
-        let t = table(&json!({"Name": "n", "ARN": "a"}), "DescribeSecret");
-        let lines: Vec<&str> = t.lines().collect();
-        assert!(lines[1].contains("DescribeSecret"), "{t}");
-        assert!(t.contains("|  a "), "{t}");
-        let widths: Vec<usize> = lines.iter().map(|l| l.chars().count()).collect();
-        assert!(widths.windows(2).all(|w| w[0] == w[1]), "{t}");
+    fn a_table_is_drawn_as_the_aws_clis() {
+        // Each expected table was drawn by aws CLI 1.45's TableFormatter (80 columns, no
+        // colour) for the JSON beside it.
+        let cases = [
+            (
+                include_str!("testdata/table_narrow.json"),
+                include_str!("testdata/table_narrow.txt"),
+                "DescribeSecret",
+            ),
+            (
+                include_str!("testdata/table_wide.json"),
+                include_str!("testdata/table_wide.txt"),
+                "DescribeSecret",
+            ),
+            (
+                include_str!("testdata/table_list.json"),
+                include_str!("testdata/table_list.txt"),
+                "ListSecrets",
+            ),
+        ];
+        for (input, expected, title) in cases {
+            let value: Value = serde_json::from_str(input).unwrap();
+            let mut b = TableBuilder::default();
+            assert!(b.build(Some(title), &value, 0));
+            let drawn = b.render(80);
+            assert_eq!(drawn, expected, "\n{drawn}\n{expected}");
+        }
     }
 }
