@@ -405,3 +405,13 @@ def test_completions_cover_the_generated_commands(server):
                            text=True, timeout=60)
         assert p.returncode == 0, p.stderr
         assert "rotate-secret" in p.stdout and "rotation-lambda-arn" in p.stdout
+
+
+def test_debug_shows_each_call_but_never_a_secret_value(tsm, unique):
+    name = unique("debug")
+    tsm_json(tsm, "create-secret", "--name", name, "--secret-string", "s3cr3t-marker")
+    rc, out, err = tsm("get-secret-value", "--secret-id", name, "--debug")
+    assert rc == 0, err
+    assert "X-Amz-Target: secretsmanager.GetSecretValue" in err
+    assert "HTTP 200" in err
+    assert "s3cr3t-marker" in out and "s3cr3t-marker" not in err
