@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use zeroize::Zeroizing;
 
+use super::secretsmanager::connection::{CallError, Connection, Credentials};
 use crate::config::{ADMIN_CREDENTIALS_FILE, Config, Overrides};
 use crate::rotation::definition::{FunctionDefinition, SigV4Definition};
-use crate::signing::Signer;
 
 #[derive(Debug, Args)]
 pub struct AdminArgs {
@@ -261,70 +261,31 @@ pub fn run(args: AdminArgs) -> Result<(), String> {
             serde_json::json!({ "SecretId": secret_id }),
         ),
     };
-    let (access_key_id, secret) = admin_credentials(config.data_dir.path())?;
+    let (access_key_id, secret_access_key) = admin_credentials(config.data_dir.path())?;
+    let conn = Connection::to_endpoint(
+        &endpoint,
+        &args.region,
+        Credentials {
+            access_key_id,
+            secret_access_key,
+            session_token: None,
+        },
+        "TumblerAdmin",
+    )
+    .map_err(|e| e.0)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("starting the runtime: {e}"))?;
-    let response = runtime.block_on(call(
-        &endpoint,
-        &Signer {
-            access_key_id: &access_key_id,
-            secret_access_key: &secret,
-            region: &args.region,
-            service: "secretsmanager",
-            session_token: None,
-        },
-        operation,
-        &body,
-    ))?;
+    let response = runtime
+        .block_on(conn.call(operation, &body))
+        .map_err(|e| match e {
+            CallError::Service { code, message } => format!("{code}: {message}"),
+            CallError::Transport(message) => message,
+        })?;
     println!(
         "{}",
         serde_json::to_string_pretty(&response).map_err(|e| e.to_string())?
     );
     Ok(())
-}
-
-async fn call(
-    endpoint: &str,
-    signer: &Signer<'_>,
-    operation: &str,
-    body: &serde_json::Value,
-) -> Result<serde_json::Value, String> {
-    let url = reqwest::Url::parse(&format!("{}/", endpoint.trim_end_matches('/')))
-        .map_err(|e| format!("--endpoint-url {endpoint}: {e}"))?;
-    let body = serde_json::to_vec(body).map_err(|e| e.to_string())?;
-    let target = format!("TumblerAdmin.{operation}");
-    let content_type = "application/x-amz-json-1.1";
-    let signed = signer.sign(
-        "POST",
-        &url,
-        &[("content-type", content_type), ("x-amz-target", &target)],
-        &body,
-    )?;
-    let mut request = reqwest::Client::new()
-        .post(url)
-        .header("content-type", content_type)
-        .header("x-amz-target", &target)
-        .body(body);
-    for (k, v) in signed {
-        request = request.header(k, v);
-    }
-    let response = request
-        .send()
-        .await
-        .map_err(|e| format!("calling {endpoint}: {e}"))?;
-    let status = response.status();
-    let text = response.text().await.map_err(|e| e.to_string())?;
-    let json: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|_| format!("{endpoint} answered HTTP {status}: {text}"))?;
-    if !status.is_success() {
-        let code = json["__type"].as_str().unwrap_or("Error");
-        let message = json["Message"]
-            .as_str()
-            .or(json["message"].as_str())
-            .unwrap_or_default();
-        return Err(format!("{code}: {message}"));
-    }
-    Ok(json)
 }

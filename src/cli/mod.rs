@@ -106,8 +106,7 @@ impl ServeArgs {
 /// The whole command line, `secretsmanager`'s generated commands included (for completions).
 fn full_command() -> clap::Command {
     use clap::CommandFactory;
-    let model = secretsmanager::model_for_completions();
-    Cli::command().mut_subcommand("secretsmanager", |_| secretsmanager::command(&model))
+    Cli::command().mut_subcommand("secretsmanager", |_| secretsmanager::generated_command())
 }
 
 /// Runs a command; `Ok` holds the process's exit code.

@@ -135,6 +135,23 @@ pub struct Condition {
     pub values: Vec<String>,
 }
 
+/// A Condition block's operator name, `[ForAnyValue:|ForAllValues:]<Operator>[IfExists]`:
+/// its set qualifier, operator and whether it is `...IfExists` (which `Null` cannot be).
+pub fn parse_operator(name: &str) -> Option<(SetQualifier, OperatorKind, bool)> {
+    let (set, rest) = if let Some(r) = name.strip_prefix("ForAnyValue:") {
+        (SetQualifier::ForAnyValue, r)
+    } else if let Some(r) = name.strip_prefix("ForAllValues:") {
+        (SetQualifier::ForAllValues, r)
+    } else {
+        (SetQualifier::Single, name)
+    };
+    let (operator, if_exists) = match rest.strip_suffix("IfExists") {
+        Some(o) if o != "Null" => (o, true),
+        _ => (rest, false),
+    };
+    Some((set, OperatorKind::parse(operator)?, if_exists))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Statement {
     pub sid: Option<String>,
@@ -499,20 +516,10 @@ mod tests {
     }
 
     fn condition(op: &str, key: &str, values: &[&str]) -> Condition {
-        let (set, rest) = if let Some(r) = op.strip_prefix("ForAnyValue:") {
-            (SetQualifier::ForAnyValue, r)
-        } else if let Some(r) = op.strip_prefix("ForAllValues:") {
-            (SetQualifier::ForAllValues, r)
-        } else {
-            (SetQualifier::Single, op)
-        };
-        let (name, if_exists) = match rest.strip_suffix("IfExists") {
-            Some(n) => (n, true),
-            None => (rest, false),
-        };
+        let (set, operator, if_exists) = parse_operator(op).unwrap();
         Condition {
             set,
-            operator: OperatorKind::parse(name).unwrap(),
+            operator,
             if_exists,
             key: key.into(),
             values: values.iter().map(|s| s.to_string()).collect(),

@@ -8,7 +8,7 @@
 use serde_json::Value;
 
 use crate::domain::policy::{
-    Condition, Effect, OperatorKind, PatternList, Policy, PrincipalList, SetQualifier, Statement,
+    Condition, Effect, PatternList, Policy, PrincipalList, Statement, parse_operator,
 };
 
 /// Which kind of policy a document is: identity policies name resources and no principal;
@@ -184,18 +184,7 @@ fn conditions(value: &Value) -> Result<Vec<Condition>, String> {
     };
     let mut out = Vec::new();
     for (operator, keys) in block {
-        let (set, rest) = if let Some(r) = operator.strip_prefix("ForAnyValue:") {
-            (SetQualifier::ForAnyValue, r)
-        } else if let Some(r) = operator.strip_prefix("ForAllValues:") {
-            (SetQualifier::ForAllValues, r)
-        } else {
-            (SetQualifier::Single, operator.as_str())
-        };
-        let (name, if_exists) = match rest.strip_suffix("IfExists") {
-            Some(n) if n != "Null" => (n, true),
-            _ => (rest, false),
-        };
-        let op = OperatorKind::parse(name).ok_or_else(|| {
+        let (set, op, if_exists) = parse_operator(operator).ok_or_else(|| {
             format!("Syntax errors in policy: unknown condition operator {operator}.")
         })?;
         let Value::Object(keys) = keys else {
@@ -236,7 +225,7 @@ fn scalar(v: &Value) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::policy::{Caller, Decision, RequestContext, evaluate};
+    use crate::domain::policy::{Caller, Decision, RequestContext, SetQualifier, evaluate};
 
     const READER: &str = r#"{
         "Version": "2012-10-17",

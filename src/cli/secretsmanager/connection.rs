@@ -94,19 +94,27 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-/// A setting of the profile in use (`--profile`, `AWS_PROFILE`, or `default`) from
-/// `~/.aws/config`, such as `output`.
-pub fn profile_setting(explicit_profile: Option<&str>, key: &str) -> Option<String> {
-    let profile = explicit_profile
+/// The profile in use: `--profile`, `AWS_PROFILE`, `AWS_DEFAULT_PROFILE`, or `default`.
+fn profile_name(explicit: Option<&str>) -> String {
+    explicit
         .map(str::to_owned)
         .or_else(|| env("AWS_PROFILE"))
         .or_else(|| env("AWS_DEFAULT_PROFILE"))
-        .unwrap_or_else(|| "default".into());
-    let section = if profile == "default" {
-        profile
+        .unwrap_or_else(|| "default".into())
+}
+
+/// A profile's section in `~/.aws/config` (`[default]`, `[profile NAME]`).
+fn config_section_name(profile: &str) -> String {
+    if profile == "default" {
+        profile.to_owned()
     } else {
         format!("profile {profile}")
-    };
+    }
+}
+
+/// A setting of the profile in use from `~/.aws/config`, such as `output`.
+pub fn profile_setting(explicit_profile: Option<&str>, key: &str) -> Option<String> {
+    let section = config_section_name(&profile_name(explicit_profile));
     read_ini(&aws_file("AWS_CONFIG_FILE", "config"))
         .get(&section)
         .and_then(|s| s.get(key))
@@ -114,24 +122,38 @@ pub fn profile_setting(explicit_profile: Option<&str>, key: &str) -> Option<Stri
 }
 
 impl Connection {
+    /// A connection with everything given: `tumbler admin`, which signs with the admin key
+    /// for the server it was told of.
+    pub fn to_endpoint(
+        endpoint: &str,
+        region: &str,
+        credentials: Credentials,
+        target_prefix: &str,
+    ) -> Result<Connection, ConfigurationError> {
+        let endpoint = reqwest::Url::parse(&format!("{}/", endpoint.trim_end_matches('/')))
+            .map_err(|e| ConfigurationError(format!("--endpoint-url {endpoint}: {e}")))?;
+        Ok(Connection {
+            endpoint,
+            region: region.to_owned(),
+            credentials,
+            client: reqwest::Client::new(),
+            debug: false,
+            target_prefix: target_prefix.to_owned(),
+            signing_name: "secretsmanager".into(),
+            content_type: "application/x-amz-json-1.1".into(),
+        })
+    }
+
     /// `metadata` is the service model's: the target prefix, signing name and JSON version.
     pub fn resolve(
         options: &ConnectionOptions,
         metadata: &super::model::Metadata,
     ) -> Result<Connection, ConfigurationError> {
         let explicit_profile = options.profile.clone();
-        let profile = explicit_profile
-            .clone()
-            .or_else(|| env("AWS_PROFILE"))
-            .or_else(|| env("AWS_DEFAULT_PROFILE"))
-            .unwrap_or_else(|| "default".into());
+        let profile = profile_name(explicit_profile.as_deref());
         let credentials_file = read_ini(&aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials"));
         let config_file = read_ini(&aws_file("AWS_CONFIG_FILE", "config"));
-        let config_section = if profile == "default" {
-            config_file.get("default")
-        } else {
-            config_file.get(&format!("profile {profile}"))
-        };
+        let config_section = config_file.get(&config_section_name(&profile));
         let credentials_section = credentials_file.get(&profile);
         if profile != "default"
             && (explicit_profile.is_some() || env("AWS_PROFILE").is_some())
@@ -171,9 +193,11 @@ impl Connection {
         };
         let configured = from_env.or(from_profile);
         let local_default = configured.is_none();
+        // Read only when nothing is configured: the local server's settings.
+        let local = local_default.then(local_config).flatten();
         let credentials = match configured {
             Some(c) => c,
-            None => local_admin_credentials().ok_or_else(|| {
+            None => local_admin_credentials(local.as_ref()).ok_or_else(|| {
                 ConfigurationError(
                     "Unable to locate credentials. You can configure credentials by running \
                      \"aws configure\"."
@@ -203,7 +227,7 @@ impl Connection {
             .or_else(|| setting("endpoint_url"))
             .unwrap_or_else(|| {
                 if local_default {
-                    local_endpoint()
+                    local_endpoint(local.as_ref())
                 } else {
                     format!("https://secretsmanager.{region}.amazonaws.com")
                 }
@@ -383,8 +407,8 @@ fn local_config() -> Option<Config> {
     .ok()
 }
 
-fn local_admin_credentials() -> Option<Credentials> {
-    let data_dir = local_config()
+fn local_admin_credentials(local: Option<&Config>) -> Option<Credentials> {
+    let data_dir = local
         .map(|c| c.data_dir.path().to_path_buf())
         .unwrap_or_else(|| PathBuf::from("tumbler-data"));
     let (id, secret) = super::super::admin::admin_credentials(&data_dir).ok()?;
@@ -395,8 +419,8 @@ fn local_admin_credentials() -> Option<Credentials> {
     })
 }
 
-fn local_endpoint() -> String {
-    match local_config() {
+fn local_endpoint(local: Option<&Config>) -> String {
+    match local {
         Some(c) => format!("http://{}", c.listen),
         None => "http://127.0.0.1:4584".into(),
     }

@@ -8,7 +8,7 @@
 //! (nothing sent), 253 credentials or configuration, 254 the service answered with an
 //! error, 255 anything else (a failed `--wait` included).
 
-mod connection;
+pub(super) mod connection;
 mod model;
 mod output;
 mod params;
@@ -203,9 +203,9 @@ fn operation_command(model: &Model, operation: &str) -> clap::Command {
     sub
 }
 
-/// The model, for `tumbler completions`.
-pub fn model_for_completions() -> Model {
-    Model::load()
+/// The `secretsmanager` command tree, for `tumbler completions`.
+pub fn generated_command() -> clap::Command {
+    command(&Model::load())
 }
 
 /// A failure and the exit code it means.

@@ -317,7 +317,7 @@ async fn set_by_master(
 ) -> Result<(), InvokeError> {
     let master_arn = current.masterarn.as_deref().ok_or_else(no_master_arn)?;
     let master_value = ctx
-        .other_value(master_arn)
+        .master_value(master_arn)
         .await
         .map_err(|e| InvokeError(format!("cannot read the master secret {master_arn}: {e}")))?;
     let master = DatabaseCredentials::parse(&master_value, db.engine, "master secret's")?;

@@ -35,6 +35,8 @@ fn region_of(arn: &str) -> Region {
 /// secret as DescribeSecret showed it before the step.
 struct StepContext<'a> {
     service: &'a Service,
+    job: &'a RotationJob,
+    region: Region,
     principal: Principal,
     secret: Secret,
     secret_id: &'a str,
@@ -66,16 +68,16 @@ impl StepContext<'_> {
         self.value(Some(self.token), AWSPENDING).await.map_err(fail)
     }
 
-    /// The value of another secret this function may read (the alternating-users master).
-    async fn other_value(&self, secret_id: &str) -> Result<SecretValue, Error> {
+    /// The current value of the alternating-users master secret the rotated secret's
+    /// `masterarn` names, read with a principal allowed that one extra secret.
+    async fn master_value(&self, master_arn: &str) -> Result<SecretValue, Error> {
+        let principal = self
+            .service
+            .rotation_principal(self.job, self.region.clone(), Some(master_arn.to_owned()))
+            .for_operation("GetSecretValue");
         Ok(self
             .service
-            .get_secret_value(
-                &self.as_operation("GetSecretValue"),
-                secret_id,
-                None,
-                Some(AWSCURRENT),
-            )
+            .get_secret_value(&principal, master_arn, None, Some(AWSCURRENT))
             .await?
             .value)
     }
@@ -88,7 +90,7 @@ pub async fn run(
     step: RotationStep,
 ) -> Result<(), InvokeError> {
     let region = region_of(&job.secret_arn);
-    let mut principal = service.rotation_principal(job, region.clone(), None);
+    let principal = service.rotation_principal(job, region.clone(), None);
     let secret_id = job.secret_arn.as_str();
     let token = job.token.as_str();
     // The template's checks, made before every step.
@@ -119,27 +121,10 @@ pub async fn run(
         )));
     }
     let has_value = version.value.is_some();
-    if let Builtin::Database(db) = builtin
-        && db.users == UserStrategy::Alternating
-        && step == RotationStep::SetSecret
-    {
-        // setSecret logs in as the master user named by the current value's `masterarn`.
-        let current = service
-            .get_secret_value(
-                &principal.clone().for_operation("GetSecretValue"),
-                secret_id,
-                None,
-                Some(AWSCURRENT),
-            )
-            .await
-            .map_err(fail)?;
-        let master = DatabaseCredentials::parse(&current.value, db.engine, "AWSCURRENT")?
-            .masterarn
-            .ok_or_else(database::no_master_arn)?;
-        principal = service.rotation_principal(job, region, Some(master));
-    }
     let ctx = StepContext {
         service,
+        job,
+        region,
         principal,
         secret,
         secret_id,
