@@ -1,78 +1,84 @@
-//! Who is calling. A [`Principal`] can only be made by the request authenticator in
-//! `api::sigv4` (or the `--dev` server's stand-in), so every service method that takes
-//! `&Principal` is unreachable from an unauthenticated path.
+//! Who is calling, and with which policies. A [`Principal`] can only be made by the request
+//! authenticator in `api` (or the `--dev` server's stand-in) and by the rotation driver for
+//! builtin functions, so every service method that takes `&Principal` is unreachable from an
+//! unauthenticated path. What a principal may do is decided by `service::authorization`,
+//! from the policies the principal carries.
 
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::domain::policy::{Caller, Policy};
 use crate::domain::{AccountId, Region};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Principal {
     access_key_id: String,
-    user_name: String,
+    identity: Identity,
     account: AccountId,
     region: Region,
-    /// Set for a rotation function's session: it may act only on this secret.
-    scope: Option<RotationScope>,
-    /// The operation being called, for AccessDeniedException texts.
+    request: Arc<RequestFacts>,
+    /// The operation being called, for AccessDeniedException texts and the action policies
+    /// are asked about.
     operation: &'static str,
 }
 
-/// What a rotation function's execution role allows on AWS (spec §4.3): the calls its steps
-/// make, on the one secret being rotated, plus GetRandomPassword.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RotationScope {
-    /// The secret's internal id.
-    pub secret_id: String,
-    pub function_name: String,
-    /// A secret this session may also read (DescribeSecret, GetSecretValue): the master
-    /// secret (`masterarn`) an alternating-users builtin logs in with, as AWS's template's
-    /// execution role must be allowed to read it.
-    pub readable_secret_arn: Option<String>,
+/// An IAM user with its identity policies, or a rotation function acting with its role.
+#[derive(Debug, Clone)]
+pub enum Identity {
+    User(UserIdentity),
+    Rotation(RotationScope),
 }
 
-/// The operations a rotation function's credentials may call.
-pub const ROTATION_SESSION_OPERATIONS: &[&str] = &[
-    "DescribeSecret",
-    "GetSecretValue",
-    "PutSecretValue",
-    "UpdateSecretVersionStage",
-    "ListSecretVersionIds",
-    "GetRandomPassword",
-];
+/// An IAM user as policies see it: the inline policies are parsed once, when loaded.
+#[derive(Debug, Clone)]
+pub struct UserIdentity {
+    pub user_name: String,
+    /// IAM's unique id (`AIDA...`): `aws:userid`.
+    pub user_id: String,
+    /// IAM's path, `/` unless the user was created with another.
+    pub path: String,
+    pub policies: Arc<Vec<Policy>>,
+}
+
+/// What a rotation function's execution role allows on AWS (spec §4.3). By default, the calls
+/// its steps make on the one secret being rotated plus GetRandomPassword
+/// (`rotation::definition::role_policy`); a function may declare its own role policy.
+#[derive(Debug, Clone)]
+pub struct RotationScope {
+    /// The internal id of the secret being rotated.
+    pub secret_id: String,
+    pub function_name: String,
+    /// The role's policy, with the secret's ARN filled in.
+    pub policy: Arc<Policy>,
+}
+
+/// What the request carries that policies may ask about, besides the caller.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFacts {
+    /// `aws:SourceIp`: the peer's address (a proxy's, if one is in front).
+    pub source_ip: Option<IpAddr>,
+    /// `aws:SecureTransport`: whether the request came over TLS.
+    pub secure_transport: bool,
+    /// Condition keys of the request's parameters (`secretsmanager:Name`,
+    /// `aws:RequestTag/...`), present only when the caller sent the parameter.
+    pub keys: Vec<(String, Vec<String>)>,
+}
 
 impl Principal {
-    /// Only `api::sigv4` calls this, after the signature has been verified (or, on a `--dev`
-    /// server, after the credentials were found well-formed).
+    /// Only `api::authenticate` calls this, after the signature has been verified (or, on a
+    /// `--dev` server, after the credentials were found well-formed).
     pub(crate) fn authenticated(
         access_key_id: String,
-        user_name: String,
+        identity: Identity,
         account: AccountId,
         region: Region,
     ) -> Principal {
         Principal {
             access_key_id,
-            user_name,
+            identity,
             account,
             region,
-            scope: None,
-            operation: "",
-        }
-    }
-
-    /// A rotation function acting on the secret it rotates: built by `api::authenticate`
-    /// for the short-lived credentials a process function gets, and by the driver for the
-    /// builtin functions, which run inside Tumbler with the same limits.
-    pub(crate) fn rotation_session(
-        access_key_id: String,
-        account: AccountId,
-        region: Region,
-        scope: RotationScope,
-    ) -> Principal {
-        Principal {
-            access_key_id,
-            user_name: format!("rotation/{}", scope.function_name),
-            account,
-            region,
-            scope: Some(scope),
+            request: Arc::default(),
             operation: "",
         }
     }
@@ -82,32 +88,49 @@ impl Principal {
         Principal { operation, ..self }
     }
 
+    /// The same caller, with what its request carries.
+    pub fn with_request(self, request: RequestFacts) -> Principal {
+        Principal {
+            request: Arc::new(request),
+            ..self
+        }
+    }
+
     pub fn operation(&self) -> &'static str {
         self.operation
     }
 
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    pub fn request(&self) -> &RequestFacts {
+        &self.request
+    }
+
     pub fn scope(&self) -> Option<&RotationScope> {
-        self.scope.as_ref()
+        match &self.identity {
+            Identity::Rotation(s) => Some(s),
+            Identity::User(_) => None,
+        }
     }
 
-    /// Whether this caller may call `operation` at all.
-    pub fn may_call(&self, operation: &str) -> bool {
-        self.scope.is_none() || ROTATION_SESSION_OPERATIONS.contains(&operation)
+    /// The identity-based policies that apply to this caller.
+    pub fn identity_policies(&self) -> &[Policy] {
+        match &self.identity {
+            Identity::User(u) => &u.policies,
+            Identity::Rotation(s) => std::slice::from_ref(&s.policy),
+        }
     }
 
-    /// Whether this caller may make its current operation on the secret with internal id
-    /// `secret_id` and ARN `secret_arn`.
-    pub fn may_access(&self, secret_id: &str, secret_arn: &str) -> bool {
-        self.scope.as_ref().is_none_or(|s| {
-            s.secret_id == secret_id
-                || (s.readable_secret_arn.as_deref() == Some(secret_arn)
-                    && matches!(self.operation, "DescribeSecret" | "GetSecretValue"))
-        })
-    }
-
-    /// Whether this is an administrator (not a rotation session): Tumbler's own admin API.
-    pub fn is_admin(&self) -> bool {
-        self.scope.is_none()
+    /// The caller as policies see it.
+    pub fn caller(&self) -> Caller {
+        Caller {
+            account: self.account.0.clone(),
+            arn: self.arn(),
+            user_name: self.user_name().to_owned(),
+            user_id: self.user_id(),
+        }
     }
 
     pub fn access_key_id(&self) -> &str {
@@ -115,7 +138,18 @@ impl Principal {
     }
 
     pub fn user_name(&self) -> &str {
-        &self.user_name
+        match &self.identity {
+            Identity::User(u) => &u.user_name,
+            Identity::Rotation(s) => &s.function_name,
+        }
+    }
+
+    /// `aws:userid`: a user's unique id, or `ROLEID:session` for an assumed role.
+    pub fn user_id(&self) -> String {
+        match &self.identity {
+            Identity::User(u) => u.user_id.clone(),
+            Identity::Rotation(s) => format!("AROATUMBLERROTATION:{}", s.function_name),
+        }
     }
 
     pub fn account(&self) -> &AccountId {
@@ -136,25 +170,14 @@ impl Principal {
     }
 
     pub fn arn(&self) -> String {
-        match &self.scope {
-            Some(s) => format!(
+        match &self.identity {
+            Identity::Rotation(s) => format!(
                 "arn:aws:sts::{}:assumed-role/tumbler-rotation/{}",
                 self.account.0, s.function_name
             ),
-            None => format!("arn:aws:iam::{}:user/{}", self.account.0, self.user_name),
-        }
-    }
-
-    /// AWS's AccessDeniedException text for an action this caller may not take.
-    pub fn not_authorized(&self, action: &str, resource: Option<&str>) -> String {
-        match resource {
-            Some(r) => format!(
-                "User: {} is not authorized to perform: secretsmanager:{action} on resource: {r} because no identity-based policy allows the secretsmanager:{action} action",
-                self.arn()
-            ),
-            None => format!(
-                "User: {} is not authorized to perform: secretsmanager:{action} because no identity-based policy allows the secretsmanager:{action} action",
-                self.arn()
+            Identity::User(u) => format!(
+                "arn:aws:iam::{}:user{}{}",
+                self.account.0, u.path, u.user_name
             ),
         }
     }

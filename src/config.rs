@@ -23,6 +23,7 @@ pub const DEFAULT_PURGE_INTERVAL_SECS: u64 = 60;
 pub const DATABASE_FILE: &str = "tumbler.db";
 pub const MASTER_KEY_FILE: &str = "master.key";
 pub const ADMIN_CREDENTIALS_FILE: &str = "admin-credentials";
+pub const AUDIT_LOG_FILE: &str = "audit.log";
 
 /// The commented example of every key, printed by `tumbler config example`.
 pub const EXAMPLE: &str = include_str!("../tumbler.example.toml");
@@ -35,6 +36,7 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     pub account_id: Option<String>,
     pub master_key_file: Option<PathBuf>,
+    pub audit_log_file: Option<PathBuf>,
     pub dev: Option<bool>,
     pub log_format: Option<String>,
     pub max_clock_skew_seconds: Option<i64>,
@@ -120,6 +122,7 @@ pub struct Overrides {
     pub database_url: Option<String>,
     pub account_id: Option<String>,
     pub master_key_file: Option<PathBuf>,
+    pub audit_log_file: Option<PathBuf>,
     pub dev: bool,
     pub log_format: Option<String>,
     pub max_clock_skew_seconds: Option<i64>,
@@ -151,6 +154,7 @@ pub struct Config {
     pub database_url: Option<String>,
     pub account_id: AccountId,
     pub master_key_file: Option<PathBuf>,
+    pub audit_log_file: Option<PathBuf>,
     pub dev: bool,
     pub log_format: LogFormat,
     pub max_clock_skew_secs: i64,
@@ -273,6 +277,7 @@ impl Config {
             database_url: o.database_url.or(file.database_url),
             account_id: AccountId(account),
             master_key_file: o.master_key_file.or(file.master_key_file),
+            audit_log_file: o.audit_log_file.or(file.audit_log_file),
             dev,
             log_format,
             max_clock_skew_secs: skew,
@@ -290,6 +295,12 @@ impl Config {
                 self.data_dir.path().join(DATABASE_FILE).display()
             )
         })
+    }
+
+    pub fn audit_log_path(&self) -> PathBuf {
+        self.audit_log_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.path().join(AUDIT_LOG_FILE))
     }
 
     pub fn master_key_path(&self) -> PathBuf {
@@ -313,6 +324,7 @@ mod tests {
             "database_url",
             "account_id",
             "master_key_file",
+            "audit_log_file",
             "dev",
             "log_format",
             "max_clock_skew_seconds",

@@ -31,6 +31,18 @@ pub enum Error {
     DecryptionFailure(String),
     #[error("EncryptionFailure: {0}")]
     EncryptionFailure(String),
+    /// IAM: the user, key or policy named does not exist.
+    #[error("NoSuchEntity: {0}")]
+    NoSuchEntity(String),
+    /// IAM: a user of that name exists.
+    #[error("EntityAlreadyExists: {0}")]
+    EntityAlreadyExists(String),
+    /// IAM: the user still has access keys or policies.
+    #[error("DeleteConflict: {0}")]
+    DeleteConflict(String),
+    /// IAM: a parameter's value is not allowed (AccessKey status, ...).
+    #[error("InvalidInput: {0}")]
+    InvalidInput(String),
     /// Anything unexpected. The text goes to the log only; the client sees a generic message.
     #[error("internal: {0}")]
     Internal(Internal),

@@ -52,11 +52,21 @@ impl Tumbler {
         let store = crate::store::open(&url)
             .await
             .map_err(|e| StartError(format!("opening database {}: {e}", redact_url(&url))))?;
-        let service = Service::new(store, master_key, clock, config.account_id.clone());
+        let service = Service::new(
+            store,
+            master_key,
+            clock,
+            config.account_id.clone(),
+            Some(config.audit_log_path()),
+        );
         service
             .check_master_key()
             .await
             .map_err(|e| StartError(e.to_string()))?;
+        service
+            .ensure_admin_user()
+            .await
+            .map_err(|e| StartError(format!("creating the admin user: {e}")))?;
         for f in &config.functions {
             service
                 .put_function(f)
@@ -157,13 +167,23 @@ impl Tumbler {
             self.rotation.clone(),
             stop_rx,
         ));
-        let result = axum::serve(listener, api::router(self.app))
-            .with_graceful_shutdown(shutdown)
-            .await;
+        // The audit writer stops last, after the requests and rotations it records.
+        let (audit_stop_tx, audit_stop_rx) = tokio::sync::watch::channel(false);
+        let audit_service = self.app.service.clone();
+        let audit_writer =
+            tokio::spawn(async move { audit_service.run_audit_writer(audit_stop_rx).await });
+        let result = axum::serve(
+            listener,
+            api::router(self.app).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         let _ = stop_tx.send(true);
         let _ = purger.await;
         let _ = scheduler.await;
         let _ = driver_task.await;
+        let _ = audit_stop_tx.send(true);
+        let _ = audit_writer.await;
         tracing::info!("stopped");
         result
     }

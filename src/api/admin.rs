@@ -1,12 +1,16 @@
 //! Tumbler's own admin API, beside the AWS operations: `X-Amz-Target: TumblerAdmin.<Op>`,
-//! awsJson1.1 and SigV4 like the rest, callable by administrators only (not by a rotation
-//! function's credentials). `tumbler admin ...` is its client.
+//! awsJson1.1 and SigV4 like the rest, callable by the admin user and by users a policy
+//! allows (never by a rotation function's credentials). `tumbler admin ...` is its client.
 //!
 //! - `PutFunction` (a function definition, as in the config file) -> `{Function}`
 //! - `GetFunction {Name}` -> `{Function, UpdatedDate}`
 //! - `ListFunctions {}` -> `{Functions: [{Function, UpdatedDate}]}`
 //! - `DeleteFunction {Name}` -> `{}`
 //! - `ListRotations {SecretId}` -> `{ARN, Name, Rotations: [...], Events: [...]}`
+//! - `ListAuditEvents {SecretId?, UserName?, EventName?, StartTime?, EndTime?, ErrorsOnly?,
+//!   MaxResults?, NextToken?}` -> `{Events: [<CloudTrail record>], NextToken?}`, oldest first
+//!
+//! Each is authorized as the action `tumbler:<Operation>` on `*`.
 
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +34,7 @@ pub fn operation_name(target: &str) -> Option<&'static str> {
         "ListFunctions",
         "DeleteFunction",
         "ListRotations",
+        "ListAuditEvents",
     ]
     .into_iter()
     .find(|op| *op == name)
@@ -137,11 +142,9 @@ pub async fn dispatch(
     operation: &'static str,
     body: &[u8],
 ) -> Result<Vec<u8>, ApiError> {
-    if !p.is_admin() {
-        return Err(ApiError::Service(Error::AccessDenied(
-            p.not_authorized(operation, None),
-        )));
-    }
+    // `tumbler:<Operation>` on `*`: the admin user has it; other users only if a policy
+    // grants it; rotation functions never.
+    svc.authorize_operation(p, "tumbler")?;
     let not_found = |name: &str| {
         ApiError::Service(Error::ResourceNotFound(format!(
             "No rotation function named {name} is registered."
@@ -196,6 +199,77 @@ pub async fn dispatch(
                 "Events": events,
             }))
         }
+        "ListAuditEvents" => {
+            let req: AuditEventsRequest = parse_json(body)?;
+            let limit = req.max_results.unwrap_or(100);
+            if !(1..=1000).contains(&limit) {
+                return Err(ApiError::Service(Error::InvalidParameter(
+                    "MaxResults must be between 1 and 1000.".into(),
+                )));
+            }
+            let after_seq = match &req.next_token {
+                None => None,
+                Some(t) => Some(t.parse::<i64>().map_err(|_| {
+                    ApiError::Service(Error::InvalidNextToken(
+                        "The NextToken value is invalid.".into(),
+                    ))
+                })?),
+            };
+            let query = crate::store::AuditQuery {
+                secret: req.secret_id,
+                user_name: req.user_name,
+                event_name: req.event_name,
+                since: req.start_time.map(seconds_to_millis),
+                until: req.end_time.map(seconds_to_millis),
+                errors_only: req.errors_only.unwrap_or(false),
+                after_seq,
+                // One more than asked, to know whether a next page exists.
+                limit: limit + 1,
+            };
+            let mut found = svc.audit_records(&query).await?;
+            let next = (found.len() as i64 > limit).then(|| {
+                found.truncate(limit as usize);
+                found.last().map(|(seq, _)| seq.to_string())
+            });
+            let events = found
+                .into_iter()
+                .map(|(_, r)| {
+                    serde_json::from_str::<serde_json::Value>(&r.record)
+                        .map_err(|e| ApiError::Service(Error::internal(e)))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut out = serde_json::json!({ "Events": events });
+            if let Some(Some(token)) = next {
+                out["NextToken"] = serde_json::json!(token);
+            }
+            to_json(out)
+        }
         _ => Err(ApiError::UnknownOperation),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct AuditEventsRequest {
+    #[serde(default)]
+    secret_id: Option<String>,
+    #[serde(default)]
+    user_name: Option<String>,
+    #[serde(default)]
+    event_name: Option<String>,
+    /// Epoch seconds, as the AWS SDKs send timestamps.
+    #[serde(default)]
+    start_time: Option<f64>,
+    #[serde(default)]
+    end_time: Option<f64>,
+    #[serde(default)]
+    errors_only: Option<bool>,
+    #[serde(default)]
+    max_results: Option<i64>,
+    #[serde(default)]
+    next_token: Option<String>,
+}
+
+fn seconds_to_millis(s: f64) -> crate::clock::Millis {
+    crate::clock::Millis((s * 1000.0) as i64)
 }

@@ -44,6 +44,14 @@ pub enum MessageKey {
     Lower,
 }
 
+pub struct IamWireError {
+    pub status: StatusCode,
+    /// `Sender` (the caller's fault) or `Receiver`.
+    pub fault: &'static str,
+    pub code: &'static str,
+    pub message: String,
+}
+
 pub struct WireError {
     pub status: StatusCode,
     pub code: &'static str,
@@ -86,6 +94,19 @@ impl ApiError {
                 }
                 Error::DecryptionFailure(m) => (bad, "DecryptionFailure", Some(m.clone()), Upper),
                 Error::EncryptionFailure(m) => (bad, "EncryptionFailure", Some(m.clone()), Upper),
+                // IAM's errors, should a Secrets Manager call meet one: their nearest kin.
+                Error::NoSuchEntity(m) => {
+                    (bad, "ResourceNotFoundException", Some(m.clone()), Upper)
+                }
+                Error::EntityAlreadyExists(m) => {
+                    (bad, "ResourceExistsException", Some(m.clone()), Upper)
+                }
+                Error::DeleteConflict(m) => {
+                    (bad, "InvalidRequestException", Some(m.clone()), Upper)
+                }
+                Error::InvalidInput(m) => {
+                    (bad, "InvalidParameterException", Some(m.clone()), Upper)
+                }
                 // The cause is logged by the caller with the request id; the client gets none.
                 Error::Internal(_) => (
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -111,6 +132,12 @@ impl ApiError {
                     bad,
                     "UnrecognizedClientException",
                     Some("The security token included in the request is invalid.".into()),
+                    Lower,
+                ),
+                AuthError::ExpiredToken => (
+                    bad,
+                    "ExpiredTokenException",
+                    Some("The security token included in the request is expired".into()),
                     Lower,
                 ),
             },
@@ -139,6 +166,75 @@ impl ApiError {
             code,
             message,
             key,
+        }
+    }
+
+    /// IAM's form of the error (awsQuery's `<ErrorResponse>`): its HTTP status, fault type,
+    /// code and message. IAM's codes differ from Secrets Manager's for the same condition.
+    pub fn to_iam_wire(&self) -> IamWireError {
+        let sender = |status: StatusCode, code: &'static str, message: &str| IamWireError {
+            status,
+            fault: "Sender",
+            code,
+            message: message.to_owned(),
+        };
+        let bad = StatusCode::BAD_REQUEST;
+        let forbidden = StatusCode::FORBIDDEN;
+        let conflict = StatusCode::CONFLICT;
+        match self {
+            ApiError::Service(e) => match e {
+                Error::NoSuchEntity(m) => sender(StatusCode::NOT_FOUND, "NoSuchEntity", m),
+                Error::EntityAlreadyExists(m) => sender(conflict, "EntityAlreadyExists", m),
+                Error::DeleteConflict(m) => sender(conflict, "DeleteConflict", m),
+                Error::LimitExceeded(m) => sender(conflict, "LimitExceeded", m),
+                Error::MalformedPolicyDocument(m) => sender(bad, "MalformedPolicyDocument", m),
+                Error::AccessDenied(m) => sender(forbidden, "AccessDenied", m),
+                Error::Validation(m) => sender(bad, "ValidationError", m),
+                Error::InvalidInput(m) if m.starts_with("Could not find operation") => {
+                    sender(bad, "InvalidAction", m)
+                }
+                Error::InvalidInput(m)
+                | Error::InvalidParameter(m)
+                | Error::InvalidRequest(m)
+                | Error::InvalidNextToken(m) => sender(bad, "InvalidInput", m),
+                Error::Internal(_) => IamWireError {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    fault: "Receiver",
+                    code: "ServiceFailure",
+                    message: INTERNAL_MESSAGE.into(),
+                },
+                other => {
+                    let w = self.to_wire();
+                    sender(
+                        w.status,
+                        w.code,
+                        &w.message.unwrap_or_else(|| other.to_string()),
+                    )
+                }
+            },
+            ApiError::Auth(a) => match a {
+                AuthError::MissingAuthenticationToken => sender(
+                    forbidden,
+                    "MissingAuthenticationToken",
+                    "Request is missing Authentication Token",
+                ),
+                AuthError::IncompleteSignature(m) => sender(bad, "IncompleteSignature", m),
+                AuthError::InvalidSignature(m) => sender(forbidden, "SignatureDoesNotMatch", m),
+                AuthError::UnrecognizedClient => sender(
+                    forbidden,
+                    "InvalidClientTokenId",
+                    "The security token included in the request is invalid.",
+                ),
+                AuthError::ExpiredToken => sender(
+                    forbidden,
+                    "ExpiredToken",
+                    "The security token included in the request is expired",
+                ),
+            },
+            other => {
+                let w = other.to_wire();
+                sender(w.status, w.code, &w.message.unwrap_or_default())
+            }
         }
     }
 

@@ -5,7 +5,10 @@
 //! Any failure on the way becomes an [`error::ApiError`], whose wire form has one table.
 
 pub mod admin;
+pub mod audit;
+pub mod condition_keys;
 pub mod error;
+pub mod iam;
 pub mod operation;
 pub mod ops;
 pub mod protocol;
@@ -26,9 +29,10 @@ use tracing::Instrument;
 use self::error::ApiError;
 use self::operation::Operation;
 use self::sigv4::{AuthError, SignedRequest};
-use crate::auth::Principal;
+use crate::auth::{Identity, Principal, RequestFacts};
 use crate::clock::{Clock, SystemClock};
 use crate::service::Service;
+use crate::service::{ADMIN_USER, ApiCallRecord, SessionLookup};
 use crate::telemetry::metrics::Metrics;
 
 /// Settings of the wire layer.
@@ -82,11 +86,25 @@ async fn aws_request(State(app): State<Arc<App>>, request: axum::extract::Reques
     // Taken apart rather than extracted piecewise, which would copy the headers.
     let (parts, body) = request.into_parts();
     let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
+    let source_ip = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
     // From the thread's CSPRNG rather than a system call per request.
     let request_id = uuid::Builder::from_random_bytes(rand::random())
         .into_uuid()
         .to_string();
+    let call = Call {
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+        source_ip,
+        request_id: &request_id,
+    };
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok());
+    if target.is_none() && iam::is_query_request(&headers) {
+        return iam::handle(&app, &call, body, started).await;
+    }
     let operation = target.and_then(Operation::from_target);
     let admin_operation = target.and_then(admin::operation_name);
     let op_name = operation
@@ -99,30 +117,42 @@ async fn aws_request(State(app): State<Arc<App>>, request: axum::extract::Reques
         operation = op_name,
         secret_id = tracing::field::Empty
     );
+    // Who called, and what they sent, for the audit record whatever the outcome.
+    let mut caller: Option<Principal> = None;
+    let mut sent = serde_json::Value::Null;
     let result = async {
         let bytes = protocol::read_body(body, &headers, app.config.max_body_bytes).await?;
-        let principal = authenticate(&app, &method, &uri, &headers, &bytes).await?;
+        sent = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        let principal = authenticate(&app, &call, &bytes, "secretsmanager").await?;
+        let principal = principal.with_request(RequestFacts {
+            source_ip,
+            secure_transport: false,
+            keys: condition_keys::of_request(&sent),
+        });
         if let Some(admin_op) = admin_operation {
-            protocol::check_content_type(&headers)?;
             let principal = principal.for_operation(admin_op);
+            caller = Some(principal.clone());
+            protocol::check_content_type(&headers)?;
             return admin::dispatch(&app.service, &principal, admin_op, &bytes).await;
         }
         let operation = operation.ok_or(ApiError::UnknownOperation)?;
-        protocol::check_content_type(&headers)?;
-        if !principal.may_call(operation.name()) {
-            return Err(ApiError::Service(crate::error::Error::AccessDenied(
-                principal.not_authorized(operation.name(), None),
-            )));
-        }
         let principal = principal.for_operation(operation.name());
+        caller = Some(principal.clone());
+        protocol::check_content_type(&headers)?;
+        // Operations without a resource are authorized here; the others where their secret
+        // is looked up (`Service::find`), with the secret's own policy and tags.
+        if operation.has_no_resource() {
+            app.service
+                .authorize_operation(&principal, "secretsmanager")?;
+        }
         operation.dispatch(&app.service, &principal, &bytes).await
     }
     .instrument(span.clone())
     .await;
 
     let elapsed = started.elapsed();
-    let (status, body, code) = match result {
-        Ok(body) => (StatusCode::OK, body, None),
+    let (status, body, code, message) = match result {
+        Ok(body) => (StatusCode::OK, body, None, None),
         Err(e) => {
             let wire = e.to_wire();
             let _enter = span.enter();
@@ -132,7 +162,45 @@ async fn aws_request(State(app): State<Arc<App>>, request: axum::extract::Reques
                 }
                 _ => tracing::info!(error_code = wire.code, "client error"),
             }
-            (wire.status, e.body(), Some(wire.code))
+            (wire.status, e.body(), Some(wire.code), wire.message)
+        }
+    };
+    let response_value = if code.is_none() && operation.is_some_and(|o| !o.is_read_only()) {
+        serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null)
+    } else {
+        serde_json::Value::Null
+    };
+    let audited = app.service.audit_api_call(ApiCallRecord {
+        event_source: if admin_operation.is_some() {
+            "tumbler.amazonaws.com"
+        } else {
+            "secretsmanager.amazonaws.com"
+        },
+        event_name: op_name,
+        region: caller
+            .as_ref()
+            .map(|p| p.region().0.as_str())
+            .unwrap_or("us-east-1"),
+        source_ip: source_ip.map(|ip| ip.to_string()),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+        principal: caller.as_ref(),
+        access_key_id: call.access_key_id(),
+        request_parameters: audit::request_parameters(&sent),
+        response_elements: audit::response_elements(&response_value),
+        error: code.map(|c| (c, message.as_deref())),
+        request_id: &request_id,
+        read_only: operation.is_none_or(|o| o.is_read_only()),
+        secret: audit::secret_of(&response_value, &sent),
+    });
+    let (status, body) = match audited {
+        Ok(()) => (status, body),
+        // Never a call without its record (service::audit): refuse it instead.
+        Err(e) => {
+            tracing::error!(cause = %e, "call refused: its audit record cannot be kept");
+            let e = ApiError::Service(e);
+            (e.to_wire().status, e.body())
         }
     };
     app.metrics.record_request(op_name, code, elapsed);
@@ -156,21 +224,39 @@ async fn aws_request(State(app): State<Arc<App>>, request: axum::extract::Reques
     response
 }
 
+/// One request as it arrived, for authentication and the audit record.
+pub(crate) struct Call<'a> {
+    pub method: &'a Method,
+    pub uri: &'a Uri,
+    pub headers: &'a HeaderMap,
+    pub source_ip: Option<std::net::IpAddr>,
+    pub request_id: &'a str,
+}
+
+impl Call<'_> {
+    /// The access key id the request names, signed or not.
+    pub fn access_key_id(&self) -> Option<&str> {
+        let raw = self.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+        let credential = raw.split("Credential=").nth(1)?;
+        credential.split('/').next()
+    }
+}
+
 /// Verifies the request's SigV4 signature and says who signed it.
-async fn authenticate(
+pub(crate) async fn authenticate(
     app: &App,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
+    call: &Call<'_>,
     body: &[u8],
+    service: &str,
 ) -> Result<Principal, ApiError> {
+    let headers = call.headers;
     let Some(raw) = headers.get(header::AUTHORIZATION) else {
         return Err(AuthError::MissingAuthenticationToken.into());
     };
     let raw = raw.to_str().map_err(|_| {
         AuthError::IncompleteSignature("The Authorization header is not valid ASCII.".into())
     })?;
-    let auth = sigv4::parse_authorization(raw, "secretsmanager")?;
+    let auth = sigv4::parse_authorization(raw, service)?;
     let (amz_date, request_secs) = sigv4::request_time(headers)?;
     if !amz_date.starts_with(&auth.date) {
         return Err(AuthError::InvalidSignature(format!(
@@ -190,53 +276,48 @@ async fn authenticate(
     )?;
     let account = app.service.account().clone();
     let region = crate::domain::Region(auth.region.clone());
+    let signed = SignedRequest {
+        method: call.method.as_str(),
+        path: call.uri.path(),
+        query: call.uri.query(),
+        headers,
+        body,
+        auth: &auth,
+        amz_date: &amz_date,
+    };
     if app.config.dev {
+        let admin = app.service.user_identity(ADMIN_USER).await?;
         return Ok(Principal::authenticated(
             auth.access_key_id.clone(),
-            "admin".into(),
+            Identity::User(admin),
             account,
             region,
         ));
     }
-    // Session tokens are issued only to rotation functions, scoped to one secret.
+    // Session tokens are issued only to rotation functions, each acting with its role.
     if let Some(token) = headers.get("x-amz-security-token") {
         let token = token.to_str().map_err(|_| AuthError::UnrecognizedClient)?;
-        let Some((secret, scope)) = app.service.session(&auth.access_key_id, token) else {
-            return Err(AuthError::UnrecognizedClient.into());
+        let (secret, scope) = match app.service.session(&auth.access_key_id, token) {
+            SessionLookup::Live(secret, scope) => (secret, scope),
+            SessionLookup::Expired => return Err(AuthError::ExpiredToken.into()),
+            SessionLookup::Unknown => return Err(AuthError::UnrecognizedClient.into()),
         };
-        SignedRequest {
-            method: method.as_str(),
-            path: uri.path(),
-            query: uri.query(),
-            headers,
-            body,
-            auth: &auth,
-            amz_date: &amz_date,
-        }
-        .verify(&secret)?;
-        return Ok(Principal::rotation_session(
+        signed.verify(&secret)?;
+        return Ok(Principal::authenticated(
             auth.access_key_id,
+            Identity::Rotation(scope),
             account,
             region,
-            scope,
         ));
     }
     let Some((user, secret)) = app.service.access_key_secret(&auth.access_key_id).await? else {
         return Err(AuthError::UnrecognizedClient.into());
     };
-    SignedRequest {
-        method: method.as_str(),
-        path: uri.path(),
-        query: uri.query(),
-        headers,
-        body,
-        auth: &auth,
-        amz_date: &amz_date,
-    }
-    .verify_with_key(&app.signing_keys.key_for(&auth, &secret))?;
+    signed.verify_with_key(&app.signing_keys.key_for(&auth, &secret))?;
+    let identity = app.service.user_identity(&user).await?;
     Ok(Principal::authenticated(
         auth.access_key_id,
-        user,
+        Identity::User(identity),
         account,
         region,
     ))

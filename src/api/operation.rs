@@ -59,6 +59,22 @@ impl Operation {
         Operation::ALL.iter().copied().find(|op| op.name() == name)
     }
 
+    /// Operations IAM gives no resource type (spec §8): authorized against `*`.
+    pub fn has_no_resource(self) -> bool {
+        matches!(
+            self,
+            Operation::ListSecrets | Operation::GetRandomPassword | Operation::BatchGetSecretValue
+        )
+    }
+
+    /// Whether the operation only reads (CloudTrail's `readOnly`).
+    pub fn is_read_only(self) -> bool {
+        let name = self.name();
+        ["Get", "Describe", "List", "BatchGet", "Validate"]
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+    }
+
     /// Parses the body as this operation's request, runs it, and serializes the response.
     pub async fn dispatch(
         self,

@@ -31,6 +31,8 @@ pub enum AuthError {
     IncompleteSignature(String),
     InvalidSignature(String),
     UnrecognizedClient,
+    /// Temporary credentials (a rotation function's) whose time is up.
+    ExpiredToken,
 }
 
 /// The parts of an `Authorization` header.

@@ -69,6 +69,9 @@ pub struct ServeArgs {
     /// The 32-byte master key file [default: <data-dir>/master.key].
     #[arg(long, env = "TUMBLER_MASTER_KEY_FILE")]
     pub master_key_file: Option<PathBuf>,
+    /// The audit trail's JSON-lines file [default: <data-dir>/audit.log].
+    #[arg(long, env = "TUMBLER_AUDIT_LOG_FILE")]
+    pub audit_log_file: Option<PathBuf>,
     /// Development mode: temporary data, any credentials, reset endpoint. Never in production.
     #[arg(long, env = "TUMBLER_DEV")]
     pub dev: bool,
@@ -90,6 +93,7 @@ impl ServeArgs {
             database_url: self.database_url,
             account_id: self.account_id,
             master_key_file: self.master_key_file,
+            audit_log_file: self.audit_log_file,
             dev: self.dev,
             log_format: self.log_format,
             max_clock_skew_seconds: self.max_clock_skew_seconds,

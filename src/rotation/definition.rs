@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -13,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::crypto::MasterKey;
+use crate::domain::policy::Policy;
+use crate::service::policy_document::{self, PolicyKind};
 
 /// Lambda's own default is 3 s; rotation templates ask for 30 s or more.
 pub const DEFAULT_TIMEOUT_SECS: u64 = 60;
@@ -62,6 +65,12 @@ pub struct FunctionDefinition {
     /// (instead of the public web roots) when TLS is required.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_ca_file: Option<PathBuf>,
+    /// The policy of the function's execution role, an IAM identity policy document (JSON).
+    /// Unset, the role may call DescribeSecret, GetSecretValue, PutSecretValue and
+    /// UpdateSecretVersionStage on the secret being rotated, and GetRandomPassword. Not for
+    /// `http` functions, which sign with credentials of their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_policy: Option<String>,
 }
 
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,6 +101,8 @@ pub struct FunctionSpec {
     pub name: String,
     pub timeout: Duration,
     pub kind: FunctionKind,
+    /// The execution role's own policy; `None` is the default role.
+    pub role_policy: Option<Arc<Policy>>,
 }
 
 #[derive(Debug, Clone)]
@@ -467,10 +478,23 @@ impl FunctionDefinition {
                 )));
             }
         };
+        let role_policy = match &self.role_policy {
+            None => None,
+            Some(_) if matches!(kind, FunctionKind::Http(_)) => {
+                return Err(self.err(
+                    "role_policy is for builtin and process functions: an http function signs with credentials of its own",
+                ));
+            }
+            Some(text) => Some(Arc::new(
+                policy_document::parse(text, PolicyKind::Identity)
+                    .map_err(|e| self.err(format!("role_policy: {e}")))?,
+            )),
+        };
         Ok(FunctionSpec {
             name: self.name.clone(),
             timeout: Duration::from_secs(timeout_secs),
             kind,
+            role_policy,
         })
     }
 

@@ -25,8 +25,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::definition::ProcessSpec;
 use super::runner::{InvokeError, function_error_text};
-use crate::auth::RotationScope;
 use crate::clock::{Clock, SystemClock};
+use crate::domain::policy::Policy;
 use crate::domain::rotation::RotationJob;
 use crate::service::{Service, SessionCredentials};
 
@@ -90,6 +90,7 @@ impl ProcessSession {
         service: Arc<Service>,
         endpoint: String,
         job: &RotationJob,
+        role_policy: Option<Arc<Policy>>,
     ) -> ProcessSession {
         let region = job
             .secret_arn
@@ -98,11 +99,7 @@ impl ProcessSession {
             .unwrap_or("us-east-1")
             .to_owned();
         let credentials = service.issue_rotation_session(
-            RotationScope {
-                secret_id: job.secret_id.clone(),
-                function_name: name.clone(),
-                readable_secret_arn: None,
-            },
+            service.rotation_scope(job, role_policy.as_ref(), None),
             timeout * 4 + CREDENTIALS_SLACK,
         );
         ProcessSession {

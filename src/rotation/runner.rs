@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::builtin;
 use super::definition::{FunctionKind, FunctionSpec, HttpSpec};
 use super::process::ProcessSession;
+use crate::domain::policy::Policy;
 use crate::domain::rotation::{RotationJob, RotationStep};
 use crate::service::Service;
 use crate::signing::Signer;
@@ -85,6 +86,7 @@ impl Runners {
                 builtin: b.clone(),
                 service: self.service.clone(),
                 timeout: spec.timeout,
+                role_policy: spec.role_policy.clone(),
             },
             FunctionKind::Process(p) => FunctionSession::Process(Box::new(ProcessSession::new(
                 spec.name.clone(),
@@ -93,6 +95,7 @@ impl Runners {
                 self.service.clone(),
                 self.endpoint.clone(),
                 job,
+                spec.role_policy.clone(),
             ))),
             FunctionKind::Http(h) => FunctionSession::Http {
                 spec: h.clone(),
@@ -108,6 +111,7 @@ pub enum FunctionSession {
         builtin: super::definition::Builtin,
         service: Arc<Service>,
         timeout: Duration,
+        role_policy: Option<Arc<Policy>>,
     },
     Process(Box<ProcessSession>),
     Http {
@@ -129,12 +133,16 @@ impl FunctionSession {
                 builtin,
                 service,
                 timeout,
+                role_policy,
             } => {
                 // A database can block a statement (a lock on the role, a server that stopped
                 // answering mid-step): the function's deadline holds for builtins too.
-                tokio::time::timeout(*timeout, builtin::run(builtin, service, job, step))
-                    .await
-                    .unwrap_or_else(|_| Err(timed_out(*timeout)))
+                tokio::time::timeout(
+                    *timeout,
+                    builtin::run(builtin, service, job, role_policy.as_ref(), step),
+                )
+                .await
+                .unwrap_or_else(|_| Err(timed_out(*timeout)))
             }
             FunctionSession::Process(p) => {
                 p.invoke(&RotationEventPayload::new(job, step).to_bytes())

@@ -67,6 +67,7 @@ impl AdminKey {
 impl Service {
     /// Stores `key` as the admin's unless a key with that id exists. Returns whether it was new.
     pub async fn ensure_admin_key(&self, key: &AdminKey) -> Result<bool> {
+        self.ensure_admin_user().await?;
         let record = AccessKeyRecord {
             access_key_id: key.access_key_id.clone(),
             user_name: ADMIN_USER.to_owned(),
@@ -87,16 +88,21 @@ impl Service {
                 {
                     self.store.delete_access_key(&key.access_key_id).await?;
                     self.store.insert_access_key(&record).await?;
-                    self.access_keys
-                        .entries
-                        .lock()
-                        .expect("cache lock")
-                        .remove(&key.access_key_id);
+                    self.forget_access_key(&key.access_key_id);
                 }
                 Ok(false)
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Forgets a key read before, after it was changed here.
+    pub(crate) fn forget_access_key(&self, access_key_id: &str) {
+        self.access_keys
+            .entries
+            .lock()
+            .expect("cache lock")
+            .remove(access_key_id);
     }
 
     /// The user name and secret access key of an active access key.

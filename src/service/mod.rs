@@ -3,6 +3,9 @@
 //! and encryption; it knows nothing of HTTP or JSON.
 
 mod access_keys;
+mod audit;
+mod authorization;
+mod iam;
 mod listing;
 mod policy;
 pub mod policy_document;
@@ -11,11 +14,14 @@ mod rotation;
 mod secrets;
 mod sessions;
 
-pub use access_keys::AdminKey;
+pub use access_keys::{ADMIN_USER, AdminKey};
+pub use audit::ApiCallRecord;
+pub use iam::{AccessKeyMetadata, IamUser, NewAccessKey};
 pub use listing::{ListSecretsQuery, SortBy};
-pub use rotation::{RotateSecretInput, RotationProgress, RotationWriteError};
+pub use rotation::{RotateSecretInput, RotationProgress, RotationWriteError, default_role_policy};
 pub use secrets::{BatchGetOutput, CreateSecretInput, SecretValueOutput};
 pub use sessions::SessionCredentials;
+pub(crate) use sessions::SessionLookup;
 
 use std::sync::Arc;
 
@@ -38,6 +44,8 @@ pub struct Service {
     clock: Arc<dyn Clock>,
     account: AccountId,
     access_keys: access_keys::AccessKeyCache,
+    identities: iam::IdentityCache,
+    audit: audit::AuditLog,
     sessions: sessions::Sessions,
     /// Woken when a rotation is started here, so the driver picks it up at once.
     rotation_wakeup: Arc<tokio::sync::Notify>,
@@ -80,13 +88,17 @@ impl Service {
         master_key: MasterKey,
         clock: Arc<dyn Clock>,
         account: AccountId,
+        audit_file: Option<std::path::PathBuf>,
     ) -> Service {
+        let audit = audit::AuditLog::new(audit_file);
         Service {
             store,
             master_key,
             clock,
             account,
             access_keys: Default::default(),
+            identities: Default::default(),
+            audit,
             sessions: Default::default(),
             rotation_wakeup: Arc::new(tokio::sync::Notify::new()),
         }
@@ -166,22 +178,23 @@ impl Service {
                 }
             }
         };
-        // A rotation function's credentials reach only the secret it rotates, and cannot
-        // tell which other secrets exist.
+        // Whether the caller may act on the secret is asked before whether it exists, so a
+        // caller without permission cannot tell which secrets exist.
         let Some(row) = row else {
-            return match p.scope() {
-                Some(_) => Err(Error::AccessDenied(
-                    p.not_authorized(p.operation(), Some(secret_id)),
-                )),
-                None => Ok(None),
+            let arn = if secret_id.starts_with("arn:") {
+                secret_id.to_owned()
+            } else {
+                format!(
+                    "arn:aws:secretsmanager:{}:{}:secret:{secret_id}",
+                    region.0, self.account.0
+                )
             };
+            self.authorize_secret(p, secret_id, &arn, None)?;
+            return Ok(None);
         };
-        if !p.may_access(&row.id, &row.arn.0) {
-            return Err(Error::AccessDenied(
-                p.not_authorized(p.operation(), Some(&row.arn.0)),
-            ));
-        }
-        Ok(Some(self.resolve_row(row).await?))
+        let resolved = self.resolve_row(row).await?;
+        self.authorize_secret(p, secret_id, &resolved.view.arn.0, Some(&resolved.view))?;
+        Ok(Some(resolved))
     }
 
     /// A replica shows its primary's metadata and versions under its own ARN and Region.

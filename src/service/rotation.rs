@@ -3,11 +3,14 @@
 //! states. Every change to a secret's labels and its rotation job happens in one store
 //! transaction, so a crash between them is impossible.
 
+use std::sync::Arc;
+
 use rand::Rng;
 
 use super::Service;
-use crate::auth::{Principal, RotationScope};
+use crate::auth::{Identity, Principal, RotationScope};
 use crate::clock::Millis;
+use crate::domain::policy::{Effect, PatternList, Policy, Statement};
 use crate::domain::rotation::{
     RotationEvent, RotationEventKind, RotationJob, RotationKind, RotationState, RotationTarget,
 };
@@ -151,6 +154,8 @@ impl Service {
         p: &Principal,
         secret_id: &str,
     ) -> Result<(Secret, Vec<RotationJob>, Vec<RotationEvent>)> {
+        // Reading a secret's rotation history is reading the secret's metadata.
+        let p = &p.clone().for_operation("DescribeSecret");
         let secret = self.resolve(p, secret_id).await?.into_row();
         let jobs = self.store.rotations_of(&secret.id).await?;
         let events = self.store.rotation_events_of(&secret.id).await?;
@@ -185,6 +190,18 @@ impl Service {
                     "No Lambda rotation function ARN is associated with this secret.".into(),
                 )
             })?;
+        // The caller must be allowed to invoke the function (the rotate-secret documentation:
+        // "lambda:InvokeFunction permissions on the function specified in the secret's
+        // metadata"); nothing is stored otherwise.
+        self.authorize(
+            p,
+            &super::authorization::Target {
+                action: "lambda:InvokeFunction",
+                resource: &lambda_arn,
+                shown: Some(&lambda_arn),
+                secret: None,
+            },
+        )?;
         // A function Tumbler does not know is one Secrets Manager cannot invoke; nothing is
         // stored (spec §4.1 step 5).
         let function = self
@@ -279,10 +296,22 @@ impl Service {
             ..Default::default()
         };
         let changes = VersionChanges::between(&before.versions, &after.versions);
-        self.store
-            .save_secret_and_rotation(Some((after, &changes)), &rotation)
+        self.save_rotation(Some((after, &changes)), &rotation)
             .await?;
         self.rotation_wakeup.notify_one();
+        Ok(())
+    }
+
+    /// Saves rotation changes (with the secret, if given) and audits their events once saved.
+    async fn save_rotation(
+        &self,
+        secret: Option<(&Secret, &VersionChanges)>,
+        rotation: &RotationChanges,
+    ) -> Result<(), StoreError> {
+        self.store
+            .save_secret_and_rotation(secret, rotation)
+            .await?;
+        self.audit_rotation_events(&rotation.events);
         Ok(())
     }
 
@@ -322,11 +351,7 @@ impl Service {
             if secret_write.is_none() && rotation.is_empty() {
                 return Ok((after, pending));
             }
-            match self
-                .store
-                .save_secret_and_rotation(secret_write, &rotation)
-                .await
-            {
+            match self.save_rotation(secret_write, &rotation).await {
                 Ok(()) => {
                     if secret_write.is_some() {
                         after.revision += 1;
@@ -366,10 +391,7 @@ impl Service {
                 update: Some(job),
                 ..Default::default()
             };
-            self.store
-                .save_secret_and_rotation(None, &rotation)
-                .await
-                .map(|()| true)
+            self.save_rotation(None, &rotation).await.map(|()| true)
         }
         .await;
         match result {
@@ -497,7 +519,7 @@ impl Service {
             keep_lease: true,
             ..Default::default()
         };
-        self.store.save_secret_and_rotation(None, &rotation).await?;
+        self.save_rotation(None, &rotation).await?;
         Ok(())
     }
 
@@ -573,7 +595,7 @@ impl Service {
             } else {
                 None
             };
-            match self.store.save_secret_and_rotation(write, &rotation).await {
+            match self.save_rotation(write, &rotation).await {
                 Ok(()) => return Ok(()),
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
@@ -584,26 +606,74 @@ impl Service {
         )))
     }
 
-    /// The principal a builtin function acts as, with a rotation function's limits: it may
-    /// work on `job`'s secret, and read `readable_secret_arn` (an alternating-users master
-    /// secret).
+    /// The principal a builtin function acts as: the function's role, as a process
+    /// function's credentials carry it.
     pub fn rotation_principal(
         &self,
         job: &RotationJob,
         region: crate::domain::Region,
-        readable_secret_arn: Option<String>,
+        role_policy: Option<&Arc<Policy>>,
+        readable_secret_arn: Option<&str>,
     ) -> Principal {
-        Principal::rotation_session(
+        Principal::authenticated(
             format!("tumbler-builtin-{}", job.function_name),
+            Identity::Rotation(self.rotation_scope(job, role_policy, readable_secret_arn)),
             self.account.clone(),
             region,
-            RotationScope {
-                secret_id: job.secret_id.clone(),
-                function_name: job.function_name.clone(),
-                readable_secret_arn,
-            },
         )
     }
+
+    /// The role a rotation function of `job` acts with: its own policy, or the default one
+    /// (the calls AWS's templates make, on the secret being rotated, and GetRandomPassword;
+    /// plus reading `readable_secret_arn`, the master secret of an alternating-users builtin).
+    pub fn rotation_scope(
+        &self,
+        job: &RotationJob,
+        role_policy: Option<&Arc<Policy>>,
+        readable_secret_arn: Option<&str>,
+    ) -> RotationScope {
+        let policy = role_policy
+            .cloned()
+            .unwrap_or_else(|| Arc::new(default_role_policy(&job.secret_arn, readable_secret_arn)));
+        RotationScope {
+            secret_id: job.secret_id.clone(),
+            function_name: job.function_name.clone(),
+            policy,
+        }
+    }
+}
+
+/// The default rotation role (see [`Service::rotation_scope`]).
+pub fn default_role_policy(secret_arn: &str, readable_secret_arn: Option<&str>) -> Policy {
+    let allow = |actions: &[&str], resource: &str| Statement {
+        sid: None,
+        effect: Effect::Allow,
+        principals: None,
+        actions: PatternList::Matching(
+            actions
+                .iter()
+                .map(|a| format!("secretsmanager:{a}"))
+                .collect(),
+        ),
+        resources: Some(PatternList::Matching(vec![resource.to_owned()])),
+        conditions: Vec::new(),
+    };
+    let mut statements = vec![
+        allow(
+            &[
+                "DescribeSecret",
+                "GetSecretValue",
+                "PutSecretValue",
+                "UpdateSecretVersionStage",
+            ],
+            secret_arn,
+        ),
+        allow(&["GetRandomPassword"], "*"),
+    ];
+    if let Some(master) = readable_secret_arn {
+        statements.push(allow(&["DescribeSecret", "GetSecretValue"], master));
+    }
+    Policy { statements }
 }
 
 /// What the driver should do with a job, judged from the secret before a step.

@@ -111,11 +111,22 @@ impl Service {
                 .find_secret(p.region(), crate::store::Lookup::Name(name.as_str()))
                 .await?
             {
+                self.authorize_secret(p, name.as_str(), &existing.arn.0, Some(&existing))?;
                 return self.create_over_existing(&existing, &token, input.value.as_ref());
             }
             let now = self.now();
             let region = p.region().clone();
             let arn = Arn::generate(&region, &self.account, &name, &mut rand::rng());
+            self.authorize_secret(p, name.as_str(), &arn.0, None)?;
+            // Tags and replicas need the permissions of the calls that would add them (spec §8).
+            if input.tags.as_ref().is_some_and(|t| !t.is_empty()) {
+                let p = p.clone().for_operation("TagResource");
+                self.authorize_secret(&p, name.as_str(), &arn.0, None)?;
+            }
+            if !input.add_replica_regions.is_empty() {
+                let p = p.clone().for_operation("ReplicateSecretToRegions");
+                self.authorize_secret(&p, name.as_str(), &arn.0, None)?;
+            }
             let mut secret = Secret {
                 description: input.description.clone(),
                 kms_key_id: input.kms_key_id.clone().filter(|k| !k.is_empty()),
@@ -285,6 +296,8 @@ impl Service {
                     errors: Vec::new(),
                     next_token: None,
                 };
+                // Each secret needs GetSecretValue besides the batch's own permission.
+                let p = &p.clone().for_operation("GetSecretValue");
                 for id in ids {
                     let got = match self.find(p, id).await {
                         Ok(Some(r)) => self.read_value(&r, None, None).await,
@@ -312,11 +325,21 @@ impl Service {
                     errors: Vec::new(),
                     next_token: next,
                 };
+                let p = &p.clone().for_operation("GetSecretValue");
                 for s in secrets {
                     let row = self.store.find_secret_by_id(&s.id).await?;
                     let Some(row) = row else { continue };
                     let resolved = self.resolve_row(std::sync::Arc::new(row)).await?;
-                    match self.read_value(&resolved, None, None).await {
+                    let read = match self.authorize_secret(
+                        p,
+                        &resolved.view.arn.0,
+                        &resolved.view.arn.0,
+                        Some(&resolved.view),
+                    ) {
+                        Ok(()) => self.read_value(&resolved, None, None).await,
+                        Err(e) => Err(e),
+                    };
+                    match read {
                         Ok(v) => out.values.push(v),
                         Err(Error::Internal(i)) => return Err(Error::Internal(i)),
                         Err(e) => out.errors.push((s.arn.0.clone(), e)),

@@ -1,7 +1,8 @@
 //! Short-lived credentials for rotation functions: what an execution role gives a Lambda on
 //! AWS. Each set may act only on the secret being rotated (see `auth::RotationScope`), lives in
 //! the memory of the node that runs the function (the function talks to that node), and is
-//! revoked when the rotation ends or its time is up.
+//! revoked when the rotation ends; used after its time is up, it is answered
+//! ExpiredTokenException.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -27,6 +28,18 @@ impl std::fmt::Debug for SessionCredentials {
             .field("access_key_id", &self.access_key_id)
             .finish_non_exhaustive()
     }
+}
+
+/// How long expired credentials are still recognised as such.
+const EXPIRED_KEPT_FOR: Duration = Duration::from_secs(3600);
+
+/// What a session's credentials are now.
+pub(crate) enum SessionLookup {
+    Live(Zeroizing<Vec<u8>>, RotationScope),
+    /// Known, but past their expiry: ExpiredTokenException.
+    Expired,
+    /// Never issued, revoked, or the token does not match.
+    Unknown,
 }
 
 struct Session {
@@ -62,7 +75,9 @@ impl Service {
         let token = Zeroizing::new(random_string(64));
         let mut live = self.sessions.live.lock().expect("sessions lock");
         let now = Instant::now();
-        live.retain(|_, s| s.expires > now);
+        // Expired sets are kept a while, so that their use is answered ExpiredTokenException
+        // rather than as unknown credentials.
+        live.retain(|_, s| s.expires + EXPIRED_KEPT_FOR > now);
         live.insert(
             access_key_id.clone(),
             Session {
@@ -87,16 +102,20 @@ impl Service {
             .remove(access_key_id);
     }
 
-    /// The secret and scope of a live session whose token matches, for SigV4 verification.
-    pub(crate) fn session(
-        &self,
-        access_key_id: &str,
-        session_token: &str,
-    ) -> Option<(Zeroizing<Vec<u8>>, RotationScope)> {
+    /// The secret and scope of the session whose token matches, for SigV4 verification.
+    pub(crate) fn session(&self, access_key_id: &str, session_token: &str) -> SessionLookup {
         use subtle::ConstantTimeEq;
         let live = self.sessions.live.lock().expect("sessions lock");
-        let s = live.get(access_key_id)?;
+        let Some(s) = live.get(access_key_id) else {
+            return SessionLookup::Unknown;
+        };
         let token_matches: bool = s.token.as_bytes().ct_eq(session_token.as_bytes()).into();
-        (token_matches && s.expires > Instant::now()).then(|| (s.secret.clone(), s.scope.clone()))
+        if !token_matches {
+            SessionLookup::Unknown
+        } else if s.expires <= Instant::now() {
+            SessionLookup::Expired
+        } else {
+            SessionLookup::Live(s.secret.clone(), s.scope.clone())
+        }
     }
 }

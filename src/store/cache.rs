@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 
 use super::{
-    AccessKeyRecord, DynStore, FunctionRecord, Lookup, RotationChanges, Store, StoreResult,
-    VersionChanges,
+    AccessKeyRecord, AuditQuery, AuditRecord, DynStore, FunctionRecord, Lookup, RotationChanges,
+    Store, StoreResult, UserPolicyRecord, UserRecord, VersionChanges,
 };
 use crate::clock::Millis;
 use crate::domain::rotation::{RotationEvent, RotationJob};
@@ -153,6 +153,52 @@ impl Store for CachedStore {
 
     async fn delete_access_key(&self, access_key_id: &str) -> StoreResult<()> {
         self.inner.delete_access_key(access_key_id).await
+    }
+
+    async fn access_keys_of(&self, user_name: &str) -> StoreResult<Vec<AccessKeyRecord>> {
+        self.inner.access_keys_of(user_name).await
+    }
+
+    async fn set_access_key_status(&self, access_key_id: &str, active: bool) -> StoreResult<bool> {
+        self.inner
+            .set_access_key_status(access_key_id, active)
+            .await
+    }
+
+    async fn insert_user(&self, user: &UserRecord) -> StoreResult<()> {
+        self.inner.insert_user(user).await
+    }
+
+    async fn user(&self, user_name: &str) -> StoreResult<Option<UserRecord>> {
+        self.inner.user(user_name).await
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<UserRecord>> {
+        self.inner.list_users().await
+    }
+
+    async fn delete_user(&self, user_name: &str) -> StoreResult<bool> {
+        self.inner.delete_user(user_name).await
+    }
+
+    async fn put_user_policy(&self, policy: &UserPolicyRecord) -> StoreResult<()> {
+        self.inner.put_user_policy(policy).await
+    }
+
+    async fn user_policies(&self, user_name: &str) -> StoreResult<Vec<UserPolicyRecord>> {
+        self.inner.user_policies(user_name).await
+    }
+
+    async fn delete_user_policy(&self, user_name: &str, policy_name: &str) -> StoreResult<bool> {
+        self.inner.delete_user_policy(user_name, policy_name).await
+    }
+
+    async fn insert_audit_records(&self, records: &[AuditRecord]) -> StoreResult<()> {
+        self.inner.insert_audit_records(records).await
+    }
+
+    async fn audit_records(&self, query: &AuditQuery) -> StoreResult<Vec<(i64, AuditRecord)>> {
+        self.inner.audit_records(query).await
     }
 
     async fn meta_init(&self, key: &str, value: &[u8]) -> StoreResult<Vec<u8>> {

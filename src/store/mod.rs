@@ -59,6 +59,52 @@ pub struct AccessKeyRecord {
 
 /// A rotation function as stored: its name and its definition document, which only
 /// `rotation::functions` reads.
+/// An IAM user. `user_id` is IAM's unique id (`AIDA...`), which outlives a user of the same
+/// name deleted and created again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub user_name: String,
+    pub user_id: String,
+    pub path: String,
+    pub created_at: Millis,
+}
+
+/// An inline policy of a user, as the caller sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserPolicyRecord {
+    pub user_name: String,
+    pub policy_name: String,
+    pub document: String,
+}
+
+/// One audit record: the CloudTrail-shaped JSON and the fields it is filtered by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub event_id: String,
+    pub event_time: Millis,
+    pub event_name: String,
+    pub user_name: Option<String>,
+    pub secret_arn: Option<String>,
+    pub secret_name: Option<String>,
+    pub error_code: Option<String>,
+    pub record: String,
+}
+
+/// Which audit records to read, oldest first; every filter present must hold.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// A secret's name or ARN.
+    pub secret: Option<String>,
+    pub user_name: Option<String>,
+    pub event_name: Option<String>,
+    pub since: Option<Millis>,
+    pub until: Option<Millis>,
+    pub errors_only: bool,
+    /// Records after this sequence number (for paging).
+    pub after_seq: Option<i64>,
+    pub limit: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunctionRecord {
     pub name: String,
@@ -158,6 +204,29 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_access_key(&self, access_key_id: &str) -> StoreResult<()>;
 
     /// Sets `key` to `value` unless it has a value already; returns the value now stored.
+    async fn access_keys_of(&self, user_name: &str) -> StoreResult<Vec<AccessKeyRecord>>;
+    /// Returns whether the key existed.
+    async fn set_access_key_status(&self, access_key_id: &str, active: bool) -> StoreResult<bool>;
+
+    /// Refuses a name taken in any letter case with `AlreadyExists`.
+    async fn insert_user(&self, user: &UserRecord) -> StoreResult<()>;
+    async fn user(&self, user_name: &str) -> StoreResult<Option<UserRecord>>;
+    async fn list_users(&self) -> StoreResult<Vec<UserRecord>>;
+    /// Returns whether the user existed.
+    async fn delete_user(&self, user_name: &str) -> StoreResult<bool>;
+    /// Creates or replaces.
+    async fn put_user_policy(&self, policy: &UserPolicyRecord) -> StoreResult<()>;
+    /// In name order.
+    async fn user_policies(&self, user_name: &str) -> StoreResult<Vec<UserPolicyRecord>>;
+    /// Returns whether the policy existed.
+    async fn delete_user_policy(&self, user_name: &str, policy_name: &str) -> StoreResult<bool>;
+
+    /// Appends records in one transaction; a record whose event id is already stored (a batch
+    /// retried after an unknown outcome) is skipped.
+    async fn insert_audit_records(&self, records: &[AuditRecord]) -> StoreResult<()>;
+    /// With each record's sequence number.
+    async fn audit_records(&self, query: &AuditQuery) -> StoreResult<Vec<(i64, AuditRecord)>>;
+
     async fn meta_init(&self, key: &str, value: &[u8]) -> StoreResult<Vec<u8>>;
 
     /// Deletes every secret and its rotations (the dev server's reset); access keys, functions

@@ -19,6 +19,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "rotation",
         include_str!("../../migrations/postgres/0002_rotation.sql"),
     ),
+    (
+        3,
+        "iam_audit",
+        include_str!("../../migrations/postgres/0003_iam_audit.sql"),
+    ),
 ];
 
 /// Servers starting together take this advisory lock so that one of them migrates.

@@ -9,8 +9,8 @@ use sqlx::{AnyPool, Row};
 
 use super::rows::Metadata;
 use super::{
-    AccessKeyRecord, FunctionRecord, Lookup, RotationChanges, Store, StoreError, StoreResult,
-    VersionChanges,
+    AccessKeyRecord, AuditQuery, AuditRecord, FunctionRecord, Lookup, RotationChanges, Store,
+    StoreError, StoreResult, UserPolicyRecord, UserRecord, VersionChanges,
 };
 use crate::clock::Millis;
 use crate::domain::rotation::{
@@ -70,6 +70,25 @@ fn map_unique(e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::AlreadyExists,
         _ => StoreError::Database(e),
     }
+}
+
+fn access_key_from_row(r: &AnyRow) -> StoreResult<AccessKeyRecord> {
+    Ok(AccessKeyRecord {
+        access_key_id: r.try_get("access_key_id")?,
+        user_name: r.try_get("user_name")?,
+        sealed_secret: r.try_get("secret_sealed")?,
+        active: r.try_get::<String, _>("status")? == "Active",
+        created_at: Millis(r.try_get("created_at")?),
+    })
+}
+
+fn user_from_row(r: &AnyRow) -> StoreResult<UserRecord> {
+    Ok(UserRecord {
+        user_name: r.try_get("user_name")?,
+        user_id: r.try_get("user_id")?,
+        path: r.try_get("path")?,
+        created_at: Millis(r.try_get("created_at")?),
+    })
 }
 
 fn secret_from_row(row: &AnyRow) -> StoreResult<Secret> {
@@ -612,16 +631,7 @@ impl Store for SqlStore {
         .bind(access_key_id)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            Ok(AccessKeyRecord {
-                access_key_id: r.try_get("access_key_id")?,
-                user_name: r.try_get("user_name")?,
-                sealed_secret: r.try_get("secret_sealed")?,
-                active: r.try_get::<String, _>("status")? == "Active",
-                created_at: Millis(r.try_get("created_at")?),
-            })
-        })
-        .transpose()
+        row.as_ref().map(access_key_from_row).transpose()
     }
 
     async fn delete_access_key(&self, access_key_id: &str) -> StoreResult<()> {
@@ -630,6 +640,178 @@ impl Store for SqlStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn access_keys_of(&self, user_name: &str) -> StoreResult<Vec<AccessKeyRecord>> {
+        let rows = sqlx::query(
+            "SELECT access_key_id, user_name, secret_sealed, status, created_at FROM access_keys
+             WHERE user_name = $1 ORDER BY created_at, access_key_id",
+        )
+        .bind(user_name)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(access_key_from_row).collect()
+    }
+
+    async fn set_access_key_status(&self, access_key_id: &str, active: bool) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE access_keys SET status = $1 WHERE access_key_id = $2")
+            .bind(if active { "Active" } else { "Inactive" })
+            .bind(access_key_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn insert_user(&self, user: &UserRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO iam_users (user_name, name_key, user_id, path, created_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&user.user_name)
+        .bind(user.user_name.to_lowercase())
+        .bind(&user.user_id)
+        .bind(&user.path)
+        .bind(user.created_at.0)
+        .execute(&self.pool)
+        .await
+        .map_err(map_unique)?;
+        Ok(())
+    }
+
+    async fn user(&self, user_name: &str) -> StoreResult<Option<UserRecord>> {
+        // IAM finds users without regard to case.
+        let row = sqlx::query(
+            "SELECT user_name, user_id, path, created_at FROM iam_users WHERE name_key = $1",
+        )
+        .bind(user_name.to_lowercase())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<UserRecord>> {
+        let rows = sqlx::query(
+            "SELECT user_name, user_id, path, created_at FROM iam_users ORDER BY name_key",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    async fn delete_user(&self, user_name: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM iam_users WHERE user_name = $1")
+            .bind(user_name)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn put_user_policy(&self, policy: &UserPolicyRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO iam_user_policies (user_name, policy_name, document) VALUES ($1, $2, $3)
+             ON CONFLICT (user_name, policy_name) DO UPDATE SET document = excluded.document",
+        )
+        .bind(&policy.user_name)
+        .bind(&policy.policy_name)
+        .bind(&policy.document)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn user_policies(&self, user_name: &str) -> StoreResult<Vec<UserPolicyRecord>> {
+        let rows = sqlx::query(
+            "SELECT user_name, policy_name, document FROM iam_user_policies
+             WHERE user_name = $1 ORDER BY policy_name",
+        )
+        .bind(user_name)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(UserPolicyRecord {
+                    user_name: r.try_get("user_name")?,
+                    policy_name: r.try_get("policy_name")?,
+                    document: r.try_get("document")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_user_policy(&self, user_name: &str, policy_name: &str) -> StoreResult<bool> {
+        let done =
+            sqlx::query("DELETE FROM iam_user_policies WHERE user_name = $1 AND policy_name = $2")
+                .bind(user_name)
+                .bind(policy_name)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn insert_audit_records(&self, records: &[AuditRecord]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for r in records {
+            sqlx::query(
+                "INSERT INTO audit_events (event_id, event_time, event_name, user_name, secret_arn,
+                                           secret_name, error_code, record)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (event_id) DO NOTHING",
+            )
+            .bind(&r.event_id)
+            .bind(r.event_time.0)
+            .bind(&r.event_name)
+            .bind(r.user_name.clone())
+            .bind(r.secret_arn.clone())
+            .bind(r.secret_name.clone())
+            .bind(r.error_code.clone())
+            .bind(&r.record)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn audit_records(&self, q: &AuditQuery) -> StoreResult<Vec<(i64, AuditRecord)>> {
+        let rows = sqlx::query(
+            "SELECT seq, event_id, event_time, event_name, user_name, secret_arn, secret_name,
+                    error_code, record
+             FROM audit_events
+             WHERE ($1 IS NULL OR secret_arn = $1 OR secret_name = $1)
+               AND ($2 IS NULL OR user_name = $2)
+               AND ($3 IS NULL OR event_name = $3)
+               AND ($4 IS NULL OR event_time >= $4)
+               AND ($5 IS NULL OR event_time <= $5)
+               AND ($6 = 0 OR error_code IS NOT NULL)
+               AND ($7 IS NULL OR seq > $7)
+             ORDER BY seq LIMIT $8",
+        )
+        .bind(q.secret.clone())
+        .bind(q.user_name.clone())
+        .bind(q.event_name.clone())
+        .bind(q.since.map(|m| m.0))
+        .bind(q.until.map(|m| m.0))
+        .bind(i64::from(q.errors_only))
+        .bind(q.after_seq)
+        .bind(q.limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("seq")?,
+                    AuditRecord {
+                        event_id: r.try_get("event_id")?,
+                        event_time: Millis(r.try_get("event_time")?),
+                        event_name: r.try_get("event_name")?,
+                        user_name: r.try_get("user_name")?,
+                        secret_arn: r.try_get("secret_arn")?,
+                        secret_name: r.try_get("secret_name")?,
+                        error_code: r.try_get("error_code")?,
+                        record: r.try_get("record")?,
+                    },
+                ))
+            })
+            .collect()
     }
 
     async fn meta_init(&self, key: &str, value: &[u8]) -> StoreResult<Vec<u8>> {

@@ -19,6 +19,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "rotation",
         include_str!("../../migrations/sqlite/0002_rotation.sql"),
     ),
+    (
+        3,
+        "iam_audit",
+        include_str!("../../migrations/sqlite/0003_iam_audit.sql"),
+    ),
 ];
 
 /// Per-connection settings. `synchronous = FULL` makes every acknowledged commit durable

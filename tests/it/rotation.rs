@@ -1095,28 +1095,36 @@ async fn rotation_credentials_reach_only_the_secret_being_rotated(backend: Backe
         .unwrap()
         .id
         .clone();
-    let creds = server.app.service.issue_rotation_session(
-        tumbler::auth::RotationScope {
-            secret_id: internal_id,
-            function_name: "F".into(),
-            readable_secret_arn: None,
-        },
-        Duration::from_secs(60),
-    );
-    let config = aws_sdk_secretsmanager::Config::builder()
-        .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
-        .endpoint_url(&server.endpoint)
-        .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            &creds.access_key_id,
-            creds.secret_access_key.as_str(),
-            Some(creds.session_token.to_string()),
+    // The default role, as a process function without a role_policy gets it.
+    let scope = tumbler::auth::RotationScope {
+        secret_id: internal_id,
+        function_name: "F".into(),
+        policy: Arc::new(tumbler::service::default_role_policy(
+            mine.arn().unwrap(),
             None,
-            "rotation",
-        ))
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .build();
-    let f = Client::from_conf(config);
+        )),
+    };
+    let creds = server
+        .app
+        .service
+        .issue_rotation_session(scope.clone(), Duration::from_secs(60));
+    let session_client = |creds: &tumbler::service::SessionCredentials| {
+        let config = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+            .endpoint_url(&server.endpoint)
+            .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+            .credentials_provider(aws_credential_types::Credentials::new(
+                &creds.access_key_id,
+                creds.secret_access_key.as_str(),
+                Some(creds.session_token.to_string()),
+                None,
+                "rotation",
+            ))
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .build();
+        Client::from_conf(config)
+    };
+    let f = session_client(&creds);
     f.get_secret_value()
         .secret_id(mine.arn().unwrap())
         .send()
@@ -1155,6 +1163,30 @@ async fn rotation_credentials_reach_only_the_secret_being_rotated(backend: Backe
             .unwrap_err(),
     );
     assert_eq!(code, "UnrecognizedClientException");
+    // Credentials past their expiry are refused as expired.
+    let short = server
+        .app
+        .service
+        .issue_rotation_session(scope, Duration::from_millis(200));
+    let g = session_client(&short);
+    g.describe_secret()
+        .secret_id(mine.arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (code, message) = err_of(
+        g.describe_secret()
+            .secret_id(mine.arn().unwrap())
+            .send()
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(code, "ExpiredTokenException");
+    assert_eq!(
+        message,
+        "The security token included in the request is expired"
+    );
     server.stop().await;
 }
 

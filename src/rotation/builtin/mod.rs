@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
+use crate::domain::policy::Policy;
+
 use super::definition::{Builtin, DatabaseBuiltin, PasswordOptions, UserStrategy};
 use super::runner::InvokeError;
 use crate::auth::Principal;
@@ -38,6 +40,7 @@ struct StepContext<'a> {
     job: &'a RotationJob,
     region: Region,
     principal: Principal,
+    role_policy: Option<&'a Arc<Policy>>,
     secret: Secret,
     secret_id: &'a str,
     token: &'a str,
@@ -73,7 +76,12 @@ impl StepContext<'_> {
     async fn master_value(&self, master_arn: &str) -> Result<SecretValue, Error> {
         let principal = self
             .service
-            .rotation_principal(self.job, self.region.clone(), Some(master_arn.to_owned()))
+            .rotation_principal(
+                self.job,
+                self.region.clone(),
+                self.role_policy,
+                Some(master_arn),
+            )
             .for_operation("GetSecretValue");
         Ok(self
             .service
@@ -87,10 +95,11 @@ pub async fn run(
     builtin: &Builtin,
     service: &Arc<Service>,
     job: &RotationJob,
+    role_policy: Option<&Arc<Policy>>,
     step: RotationStep,
 ) -> Result<(), InvokeError> {
     let region = region_of(&job.secret_arn);
-    let principal = service.rotation_principal(job, region.clone(), None);
+    let principal = service.rotation_principal(job, region.clone(), role_policy, None);
     let secret_id = job.secret_arn.as_str();
     let token = job.token.as_str();
     // The template's checks, made before every step.
@@ -126,6 +135,7 @@ pub async fn run(
         job,
         region,
         principal,
+        role_policy,
         secret,
         secret_id,
         token,

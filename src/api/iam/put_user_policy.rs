@@ -1,0 +1,17 @@
+//! PutUserPolicy: an inline identity policy, checked against IAM's grammar.
+
+use super::Params;
+use crate::auth::Principal;
+use crate::error::Result;
+use crate::service::Service;
+
+pub async fn handle(svc: &Service, p: &Principal, params: &Params) -> Result<Option<String>> {
+    svc.put_user_policy(
+        p,
+        params.required("UserName")?,
+        params.required("PolicyName")?,
+        params.required("PolicyDocument")?,
+    )
+    .await?;
+    Ok(None)
+}

@@ -1,0 +1,354 @@
+//! The audit trail: one record per API call (allowed or denied) and per rotation event, in
+//! CloudTrail's record shape, written as a JSON line to a file and as a row to the store.
+//!
+//! The guarantee (ARCHITECTURE.md, "Audit trail"): a record is never silently lost. Records go
+//! to an in-memory spool; the writer appends them to the file (flushed to disk) and inserts
+//! them into the store, and drops them from the spool only when both succeeded. A write that
+//! fails is logged, counted and retried, with the records kept. Should the spool fill up
+//! (the writes have been failing for a long time), calls are refused with an internal error
+//! instead of being made without their record.
+//!
+//! Records never hold a secret value, a password or a secret access key: what goes in is
+//! chosen by name (`api::audit` keeps request members except values, and response members
+//! from a short list), never copied wholesale.
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::Service;
+use crate::auth::{Identity, Principal};
+use crate::clock::Millis;
+use crate::domain::rotation::RotationEvent;
+use crate::error::{Error, Result};
+use crate::store::AuditRecord;
+
+/// Records held while writes fail, before calls are refused.
+const SPOOL_CAPACITY: usize = 100_000;
+/// Records written in one file append and one store transaction.
+const BATCH: usize = 500;
+/// How long the writer waits after a failed write before trying again.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+pub(crate) struct AuditLog {
+    file: Option<PathBuf>,
+    spool: Mutex<Spool>,
+    wakeup: tokio::sync::Notify,
+    failed_writes: AtomicU64,
+}
+
+#[derive(Default)]
+struct Spool {
+    records: VecDeque<AuditRecord>,
+    /// How many records at the front are already in the file (the store write failed after).
+    in_file: usize,
+}
+
+/// A call as the audit trail records it; built by `api` from the request and its outcome.
+pub struct ApiCallRecord<'a> {
+    pub event_source: &'static str,
+    pub event_name: &'a str,
+    pub region: &'a str,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<&'a str>,
+    /// The caller, when the request was authenticated.
+    pub principal: Option<&'a Principal>,
+    /// The access key the request was signed with, when authentication failed after reading it.
+    pub access_key_id: Option<&'a str>,
+    pub request_parameters: Value,
+    pub response_elements: Value,
+    /// The error's code and message.
+    pub error: Option<(&'a str, Option<&'a str>)>,
+    pub request_id: &'a str,
+    pub read_only: bool,
+    /// The secret the call was about, for filtering: its ARN if known, else the SecretId sent.
+    pub secret: Option<&'a str>,
+}
+
+impl AuditLog {
+    pub fn new(file: Option<PathBuf>) -> AuditLog {
+        AuditLog {
+            file,
+            spool: Mutex::new(Spool::default()),
+            wakeup: tokio::sync::Notify::new(),
+            failed_writes: AtomicU64::new(0),
+        }
+    }
+
+    fn push(&self, record: AuditRecord) -> Result<()> {
+        let mut spool = self.spool.lock().expect("audit spool lock");
+        if spool.records.len() >= SPOOL_CAPACITY {
+            return Err(Error::internal(
+                "the audit trail cannot be written and its spool is full; refusing calls until it can",
+            ));
+        }
+        spool.records.push_back(record);
+        drop(spool);
+        self.wakeup.notify_one();
+        Ok(())
+    }
+
+    /// Records waiting to be written.
+    pub fn pending(&self) -> usize {
+        self.spool.lock().expect("audit spool lock").records.len()
+    }
+}
+
+fn iso(at: Millis) -> String {
+    jiff::Timestamp::from_millisecond(at.0)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+/// A secret's name from its ARN: the part after `secret:` without the six-character suffix.
+fn name_of_arn(arn: &str) -> Option<String> {
+    let name = arn.split_once(":secret:")?.1;
+    let (base, suffix) = name.rsplit_once('-')?;
+    (suffix.len() == 6).then(|| base.to_owned())
+}
+
+fn user_identity(service: &Service, p: &Principal) -> Value {
+    match p.identity() {
+        Identity::User(u) => json!({
+            "type": "IAMUser",
+            "principalId": u.user_id,
+            "arn": p.arn(),
+            "accountId": service.account().0,
+            "accessKeyId": p.access_key_id(),
+            "userName": u.user_name,
+        }),
+        Identity::Rotation(s) => json!({
+            "type": "AssumedRole",
+            "principalId": p.user_id(),
+            "arn": p.arn(),
+            "accountId": service.account().0,
+            "accessKeyId": p.access_key_id(),
+            "sessionContext": {
+                "sessionIssuer": {
+                    "type": "Role",
+                    "principalId": "AROATUMBLERROTATION",
+                    "arn": format!("arn:aws:iam::{}:role/tumbler-rotation", service.account().0),
+                    "accountId": service.account().0,
+                    "userName": "tumbler-rotation",
+                },
+            },
+            "invokedBy": format!("rotation function {}", s.function_name),
+        }),
+    }
+}
+
+impl Service {
+    /// Records an API call. Fails only when the spool is full (see the module's guarantee).
+    pub fn audit_api_call(&self, call: ApiCallRecord<'_>) -> Result<()> {
+        let now = self.now();
+        let event_id = uuid::Uuid::new_v4().to_string();
+        let identity = match (call.principal, call.access_key_id) {
+            (Some(p), _) => user_identity(self, p),
+            (None, key) => json!({
+                "type": "Unknown",
+                "accountId": self.account().0,
+                "accessKeyId": key,
+            }),
+        };
+        let mut record = json!({
+            "eventVersion": "1.08",
+            "userIdentity": identity,
+            "eventTime": iso(now),
+            "eventSource": call.event_source,
+            "eventName": call.event_name,
+            "awsRegion": call.region,
+            "sourceIPAddress": call.source_ip,
+            "userAgent": call.user_agent,
+            "requestParameters": call.request_parameters,
+            "responseElements": call.response_elements,
+            "requestID": call.request_id,
+            "eventID": event_id,
+            "readOnly": call.read_only,
+            "eventType": "AwsApiCall",
+            "managementEvent": true,
+            "recipientAccountId": self.account().0,
+            "eventCategory": "Management",
+        });
+        if let Some((code, message)) = call.error {
+            record["errorCode"] = json!(code);
+            record["errorMessage"] = json!(message);
+        }
+        let secret_arn = call.secret.filter(|s| s.starts_with("arn:"));
+        self.audit.push(AuditRecord {
+            event_id,
+            event_time: now,
+            event_name: call.event_name.to_owned(),
+            user_name: call.principal.map(|p| p.user_name().to_owned()),
+            secret_arn: secret_arn.map(str::to_owned),
+            secret_name: match secret_arn {
+                Some(arn) => name_of_arn(arn),
+                None => call.secret.map(str::to_owned),
+            },
+            error_code: call.error.map(|(c, _)| c.to_owned()),
+            record: record.to_string(),
+        })
+    }
+
+    /// Records rotation events (RotationStarted, RotationSucceeded, ...) as CloudTrail's
+    /// service events. The rotation itself is already saved, so a full spool is logged rather
+    /// than failing it.
+    pub(crate) fn audit_rotation_events(&self, events: &[RotationEvent]) {
+        for e in events {
+            let event_id = uuid::Uuid::new_v4().to_string();
+            let region = e.secret_arn.split(':').nth(3).unwrap_or_default();
+            let mut record = json!({
+                "eventVersion": "1.08",
+                "userIdentity": {"accountId": self.account().0, "invokedBy": "secretsmanager.amazonaws.com"},
+                "eventTime": iso(e.at),
+                "eventSource": "secretsmanager.amazonaws.com",
+                "eventName": e.kind.as_str(),
+                "awsRegion": region,
+                "sourceIPAddress": "secretsmanager.amazonaws.com",
+                "userAgent": "secretsmanager.amazonaws.com",
+                "requestParameters": Value::Null,
+                "responseElements": Value::Null,
+                "eventID": event_id,
+                "readOnly": false,
+                "eventType": "AwsServiceEvent",
+                "managementEvent": true,
+                "recipientAccountId": self.account().0,
+                "serviceEventDetails": {
+                    "secretId": e.secret_arn,
+                    "clientRequestToken": e.token,
+                    "step": e.step.map(|s| s.as_str()),
+                    "attempt": e.attempt,
+                },
+                "eventCategory": "Management",
+            });
+            if let Some(error) = &e.error {
+                record["errorCode"] = json!(e.kind.as_str());
+                record["errorMessage"] = json!(error);
+            }
+            let pushed = self.audit.push(AuditRecord {
+                event_id,
+                event_time: e.at,
+                event_name: e.kind.as_str().to_owned(),
+                user_name: None,
+                secret_arn: Some(e.secret_arn.clone()),
+                secret_name: name_of_arn(&e.secret_arn),
+                error_code: e.error.as_ref().map(|_| e.kind.as_str().to_owned()),
+                record: record.to_string(),
+            });
+            if let Err(err) = pushed {
+                tracing::error!(event = e.kind.as_str(), secret_arn = %e.secret_arn, cause = %err, "rotation event not audited");
+            }
+        }
+    }
+
+    /// Writes spooled records until `stop` says so, then once more.
+    pub async fn run_audit_writer(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            let stopping = *stop.borrow();
+            let written = self.write_audit_batch().await;
+            match written {
+                Ok(0) if stopping => return,
+                Ok(0) => {
+                    tokio::select! {
+                        _ = self.audit.wakeup.notified() => {}
+                        _ = stop.changed() => {}
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.audit.failed_writes.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(cause = %e, pending = self.audit.pending(), "audit records could not be written; kept and retried");
+                    if stopping {
+                        // A stop while writes fail: what is left is logged as lost, loudly.
+                        tracing::error!(
+                            lost = self.audit.pending(),
+                            "stopping with audit records unwritten"
+                        );
+                        return;
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(RETRY_AFTER) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes the spool's first batch to the file and the store; the number written.
+    async fn write_audit_batch(&self) -> std::result::Result<usize, String> {
+        let (batch, in_file) = {
+            let spool = self.audit.spool.lock().expect("audit spool lock");
+            let n = spool.records.len().min(BATCH);
+            (
+                spool.records.iter().take(n).cloned().collect::<Vec<_>>(),
+                spool.in_file.min(n),
+            )
+        };
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        if let Some(path) = &self.audit.file
+            && in_file < batch.len()
+        {
+            let lines: String = batch[in_file..]
+                .iter()
+                .map(|r| format!("{}\n", r.record))
+                .collect();
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || append_synced(&path, lines.as_bytes()))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("audit file: {e}"))?;
+            self.audit.spool.lock().expect("audit spool lock").in_file = batch.len();
+        }
+        self.store
+            .insert_audit_records(&batch)
+            .await
+            .map_err(|e| format!("audit table: {e}"))?;
+        let mut spool = self.audit.spool.lock().expect("audit spool lock");
+        spool.records.drain(..batch.len());
+        spool.in_file = spool.in_file.saturating_sub(batch.len());
+        Ok(batch.len())
+    }
+
+    /// Audit records, oldest first, for `tumbler admin audit`.
+    pub async fn audit_records(
+        &self,
+        query: &crate::store::AuditQuery,
+    ) -> Result<Vec<(i64, AuditRecord)>> {
+        Ok(self.store.audit_records(query).await?)
+    }
+}
+
+/// Appends to the file (opened anew each time, so a rotated or replaced file is followed) and
+/// waits until the data is on disk. The file is private to its owner.
+fn append_synced(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_data()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_come_from_arns_without_their_suffix() {
+        assert_eq!(
+            name_of_arn("arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf")
+                .as_deref(),
+            Some("prod/db")
+        );
+        assert_eq!(name_of_arn("prod/db"), None);
+    }
+}
