@@ -370,8 +370,8 @@ pub fn payload_hash(headers: &HeaderMap, body: &[u8]) -> String {
     }
 }
 
-/// Signing keys already derived for an access key's current (date, Region): a key is valid for
-/// a day and a Region, and deriving it costs four HMACs per request otherwise. Each entry keeps the secret
+/// Signing keys already derived for an access key's current (date, Region, service): a key is
+/// valid for a day, a Region and a service, and deriving it costs four HMACs per request otherwise. Each entry keeps the secret
 /// it came from, so a changed secret never matches a stale key.
 #[derive(Default)]
 pub struct SigningKeyCache {
@@ -382,6 +382,8 @@ pub struct SigningKeyCache {
 struct CachedKey {
     date: String,
     region: String,
+    /// `secretsmanager` or `iam`: the same key signs for both at one endpoint.
+    service: String,
     secret: zeroize::Zeroizing<Vec<u8>>,
     key: zeroize::Zeroizing<[u8; 32]>,
 }
@@ -399,6 +401,7 @@ impl SigningKeyCache {
         if let Some(c) = entries.get(auth.access_key_id.as_str())
             && c.date == auth.date
             && c.region == auth.region
+            && c.service == auth.service
             && c.secret.len() == secret.len()
             && bool::from(c.secret.as_slice().ct_eq(secret))
         {
@@ -413,6 +416,7 @@ impl SigningKeyCache {
             CachedKey {
                 date: auth.date.clone(),
                 region: auth.region.clone(),
+                service: auth.service.clone(),
                 secret: zeroize::Zeroizing::new(secret.to_vec()),
                 key: key.clone(),
             },
@@ -556,6 +560,12 @@ mod tests {
             *cache.key_for(&auth, b"two"),
             derive(&auth, b"two"),
             "another day"
+        );
+        auth.service = "iam".into();
+        assert_eq!(
+            *cache.key_for(&auth, b"two"),
+            derive(&auth, b"two"),
+            "another service"
         );
     }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use zeroize::Zeroizing;
 
-use super::secretsmanager::connection::{CallError, Connection, Credentials};
+use super::aws::connection::{CallError, Connection, Credentials};
 use crate::config::{ADMIN_CREDENTIALS_FILE, Config, Overrides};
 use crate::rotation::definition::{FunctionDefinition, SigV4Definition};
 
@@ -41,6 +41,65 @@ pub enum AdminCommand {
         #[arg(long)]
         secret_id: String,
     },
+    /// The audit trail: one CloudTrail-shaped JSON record per line, oldest first.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only calls about this secret (its name or ARN) and its rotation events.
+    #[arg(long)]
+    pub secret_id: Option<String>,
+    /// Only calls by this user.
+    #[arg(long)]
+    pub user_name: Option<String>,
+    /// Only this event: GetSecretValue, CreateUser, RotationSucceeded...
+    #[arg(long)]
+    pub event_name: Option<String>,
+    /// Only records at or after this time (ISO 8601, e.g. 2026-11-27T09:00:00Z).
+    #[arg(long)]
+    pub start_time: Option<String>,
+    /// Only records at or before this time (ISO 8601).
+    #[arg(long)]
+    pub end_time: Option<String>,
+    /// Only calls that failed (denied ones included) and failed rotations.
+    #[arg(long)]
+    pub errors_only: bool,
+    /// At most this many records.
+    #[arg(long, default_value_t = 1000)]
+    pub max_items: usize,
+}
+
+impl AuditArgs {
+    /// The ListAuditEvents request, without paging.
+    fn request(&self) -> Result<serde_json::Value, String> {
+        let seconds = |flag: &str, text: &Option<String>| -> Result<Option<f64>, String> {
+            text.as_deref()
+                .map(|t| {
+                    t.parse::<jiff::Timestamp>()
+                        .map(|ts| ts.as_millisecond() as f64 / 1000.0)
+                        .map_err(|e| format!("--{flag} {t}: not an ISO 8601 time ({e})"))
+                })
+                .transpose()
+        };
+        let mut body = serde_json::json!({ "ErrorsOnly": self.errors_only });
+        for (key, value) in [
+            ("SecretId", &self.secret_id),
+            ("UserName", &self.user_name),
+            ("EventName", &self.event_name),
+        ] {
+            if let Some(v) = value {
+                body[key] = serde_json::json!(v);
+            }
+        }
+        if let Some(t) = seconds("start-time", &self.start_time)? {
+            body["StartTime"] = serde_json::json!(t);
+        }
+        if let Some(t) = seconds("end-time", &self.end_time)? {
+            body["EndTime"] = serde_json::json!(t);
+        }
+        Ok(body)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,6 +171,10 @@ pub struct PutFunctionArgs {
     /// The signing secret, read from this environment variable (never from a flag).
     #[arg(long, default_value = "TUMBLER_FUNCTION_SIGV4_SECRET_ACCESS_KEY")]
     pub sigv4_secret_env: String,
+    /// The policy of the function's execution role (an IAM policy document, as JSON or
+    /// file://PATH) [default: the calls a rotation makes, on the secret being rotated].
+    #[arg(long)]
+    pub role_policy: Option<String>,
     /// For process: the command and its arguments, after `--`.
     #[arg(last = true)]
     pub command: Vec<String>,
@@ -164,6 +227,13 @@ impl PutFunctionArgs {
         }
         if !self.command.is_empty() {
             def.command = Some(self.command);
+        }
+        if let Some(policy) = self.role_policy {
+            def.role_policy = Some(match policy.strip_prefix("file://") {
+                Some(path) => std::fs::read_to_string(path)
+                    .map_err(|e| format!("--role-policy {path}: {e}"))?,
+                None => policy,
+            });
         }
         let mut env = BTreeMap::new();
         for pair in self.env {
@@ -241,6 +311,30 @@ pub fn run(args: AdminArgs) -> Result<(), String> {
         .endpoint_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", config.listen));
+    let (access_key_id, secret_access_key) = admin_credentials(config.data_dir.path())?;
+    let conn = Connection::to_endpoint(
+        &endpoint,
+        &args.region,
+        Credentials {
+            access_key_id,
+            secret_access_key,
+            session_token: None,
+        },
+        "TumblerAdmin",
+    )
+    .map_err(|e| e.0)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("starting the runtime: {e}"))?;
+    let call = |operation: &str, body: &serde_json::Value| {
+        runtime
+            .block_on(conn.call(operation, body))
+            .map_err(|e| match e {
+                CallError::Service { code, message } => format!("{code}: {message}"),
+                CallError::Transport(message) => message,
+            })
+    };
     let (operation, body) = match args.command {
         AdminCommand::Functions(FunctionsCommand::Put(put)) => {
             let def = put.definition()?;
@@ -260,29 +354,26 @@ pub fn run(args: AdminArgs) -> Result<(), String> {
             "ListRotations",
             serde_json::json!({ "SecretId": secret_id }),
         ),
+        AdminCommand::Audit(audit) => {
+            // Page through, printing records as they come, as the file holds them.
+            let mut body = audit.request()?;
+            let mut printed = 0;
+            while printed < audit.max_items {
+                body["MaxResults"] = serde_json::json!((audit.max_items - printed).min(1000));
+                let page = call("ListAuditEvents", &body)?;
+                for event in page["Events"].as_array().into_iter().flatten() {
+                    println!("{event}");
+                    printed += 1;
+                }
+                match page["NextToken"].as_str() {
+                    Some(token) => body["NextToken"] = serde_json::json!(token),
+                    None => break,
+                }
+            }
+            return Ok(());
+        }
     };
-    let (access_key_id, secret_access_key) = admin_credentials(config.data_dir.path())?;
-    let conn = Connection::to_endpoint(
-        &endpoint,
-        &args.region,
-        Credentials {
-            access_key_id,
-            secret_access_key,
-            session_token: None,
-        },
-        "TumblerAdmin",
-    )
-    .map_err(|e| e.0)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("starting the runtime: {e}"))?;
-    let response = runtime
-        .block_on(conn.call(operation, &body))
-        .map_err(|e| match e {
-            CallError::Service { code, message } => format!("{code}: {message}"),
-            CallError::Transport(message) => message,
-        })?;
+    let response = call(operation, &body)?;
     println!(
         "{}",
         serde_json::to_string_pretty(&response).map_err(|e| e.to_string())?

@@ -2,7 +2,7 @@
 //! `tumbler admin ...`, `tumbler completions` and `tumbler config example`.
 
 mod admin;
-mod secretsmanager;
+mod aws;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -31,6 +31,13 @@ pub enum Command {
     /// The aws CLI's secretsmanager commands: `tumbler secretsmanager list-secrets`.
     #[command(disable_help_flag = true)]
     Secretsmanager {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<OsString>,
+    },
+    /// The aws CLI's iam commands for users, access keys and user policies:
+    /// `tumbler iam create-user --user-name reader`.
+    #[command(disable_help_flag = true)]
+    Iam {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
         args: Vec<OsString>,
     },
@@ -107,10 +114,15 @@ impl ServeArgs {
     }
 }
 
-/// The whole command line, `secretsmanager`'s generated commands included (for completions).
+/// The whole command line, the generated `secretsmanager` and `iam` commands included (for
+/// completions).
 fn full_command() -> clap::Command {
     use clap::CommandFactory;
-    Cli::command().mut_subcommand("secretsmanager", |_| secretsmanager::generated_command())
+    Cli::command()
+        .mut_subcommand("secretsmanager", |_| {
+            aws::generated_command(aws::Service::SecretsManager)
+        })
+        .mut_subcommand("iam", |_| aws::generated_command(aws::Service::Iam))
 }
 
 /// Runs a command; `Ok` holds the process's exit code.
@@ -120,7 +132,8 @@ pub fn run(cli: Cli) -> Result<u8, String> {
             print!("{}", config::EXAMPLE);
             Ok(0)
         }
-        Command::Secretsmanager { args } => Ok(secretsmanager::run(args)),
+        Command::Secretsmanager { args } => Ok(aws::run(aws::Service::SecretsManager, args)),
+        Command::Iam { args } => Ok(aws::run(aws::Service::Iam, args)),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

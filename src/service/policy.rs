@@ -1,10 +1,11 @@
-//! Resource policies: stored, returned and checked for syntax and public access. They are
-//! evaluated once access control lands (issue 6); until then every authenticated caller is the
-//! account's administrator.
+//! Resource policies: stored, returned and checked by IAM's grammar and for public access.
+//! `service::authorization` evaluates them with the caller's identity policies.
 
 use super::Service;
+use super::policy_document::{self, PolicyKind};
 use crate::auth::Principal;
 use crate::domain::Secret;
+use crate::domain::policy::{Effect, Policy, PrincipalList};
 use crate::error::{Error, Result};
 
 /// What ValidateResourcePolicy reports.
@@ -67,8 +68,11 @@ impl Service {
         secret_id: Option<&str>,
         policy: &str,
     ) -> Result<PolicyValidation> {
-        if let Some(id) = secret_id {
-            self.resolve(p, id).await?;
+        match secret_id {
+            Some(id) => {
+                self.resolve(p, id).await?;
+            }
+            None => self.authorize_operation(p, "secretsmanager")?,
         }
         let mut errors = Vec::new();
         match parse_policy(policy) {
@@ -89,60 +93,27 @@ impl Service {
     }
 }
 
-/// Checks the IAM policy grammar's outline: a JSON object with a non-empty Statement whose
-/// entries have an Effect of Allow or Deny, an Action or NotAction, and a Principal.
-fn parse_policy(policy: &str) -> std::result::Result<serde_json::Value, String> {
+/// Parses a resource policy by IAM's grammar (`policy_document`), within Secrets Manager's
+/// size limit.
+fn parse_policy(policy: &str) -> std::result::Result<Policy, String> {
     if policy.len() > MAX_POLICY_LEN {
         return Err(format!(
             "The resource policy is longer than {MAX_POLICY_LEN} characters."
         ));
     }
-    let doc: serde_json::Value = serde_json::from_str(policy)
-        .map_err(|e| format!("This resource policy contains a syntax error: {e}."))?;
-    let statements = match doc.get("Statement") {
-        Some(serde_json::Value::Array(a)) if !a.is_empty() => a.clone(),
-        Some(o @ serde_json::Value::Object(_)) => vec![o.clone()],
-        _ => {
-            return Err(
-                "This resource policy contains a syntax error: the policy needs a Statement."
-                    .into(),
-            );
-        }
-    };
-    for s in &statements {
-        match s.get("Effect").and_then(|e| e.as_str()) {
-            Some("Allow" | "Deny") => {}
-            _ => return Err("This resource policy contains a syntax error: each statement needs an Effect of Allow or Deny.".into()),
-        }
-        if s.get("Action").is_none() && s.get("NotAction").is_none() {
-            return Err("This resource policy contains a syntax error: each statement needs an Action or NotAction.".into());
-        }
-        if s.get("Principal").is_none() && s.get("NotPrincipal").is_none() {
-            return Err("This resource policy contains an unsupported principal.".into());
-        }
-    }
-    Ok(doc)
+    policy_document::parse(policy, PolicyKind::Resource)
 }
 
 /// An Allow for everyone (`"*"` or `{"AWS": "*"}`) with no Condition.
-fn grants_public_access(doc: &serde_json::Value) -> bool {
-    let statements: Vec<&serde_json::Value> = match doc.get("Statement") {
-        Some(serde_json::Value::Array(a)) => a.iter().collect(),
-        Some(o) => vec![o],
-        None => vec![],
-    };
-    statements.iter().any(|s| {
-        let allow = s.get("Effect").and_then(|e| e.as_str()) == Some("Allow");
-        let everyone = match s.get("Principal") {
-            Some(serde_json::Value::String(p)) => p == "*",
-            Some(serde_json::Value::Object(o)) => o.get("AWS").is_some_and(|a| match a {
-                serde_json::Value::String(s) => s == "*",
-                serde_json::Value::Array(v) => v.iter().any(|x| x == "*"),
-                _ => false,
-            }),
-            _ => false,
+fn grants_public_access(doc: &Policy) -> bool {
+    doc.statements.iter().any(|s| {
+        let everyone = match &s.principals {
+            Some(PrincipalList::Everyone) => true,
+            Some(PrincipalList::Matching(p)) => p.iter().any(|p| p == "*"),
+            Some(PrincipalList::NotMatching(_)) => true,
+            None => false,
         };
-        allow && everyone && s.get("Condition").is_none()
+        s.effect == Effect::Allow && everyone && s.conditions.is_empty()
     })
 }
 

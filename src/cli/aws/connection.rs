@@ -11,6 +11,8 @@ use std::time::Duration;
 use serde_json::Value;
 use zeroize::Zeroizing;
 
+use super::model::{Model, Service};
+use super::query;
 use crate::config::{Config, Overrides};
 use crate::signing::Signer;
 
@@ -147,8 +149,10 @@ impl Connection {
     /// `metadata` is the service model's: the target prefix, signing name and JSON version.
     pub fn resolve(
         options: &ConnectionOptions,
-        metadata: &super::model::Metadata,
+        model: &Model,
     ) -> Result<Connection, ConfigurationError> {
+        let metadata = &model.metadata;
+        let iam = model.service == Service::Iam;
         let explicit_profile = options.profile.clone();
         let profile = profile_name(explicit_profile.as_deref());
         let credentials_file = read_ini(&aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials"));
@@ -205,9 +209,10 @@ impl Connection {
                 )
             })?,
         };
-        let region = options
-            .region
-            .clone()
+        // IAM is global: the aws CLI signs its calls for us-east-1 whatever the Region.
+        let region = iam
+            .then(|| "us-east-1".to_owned())
+            .or_else(|| options.region.clone())
             .or_else(|| env("AWS_REGION"))
             .or_else(|| env("AWS_DEFAULT_REGION"))
             .or_else(|| setting("region"))
@@ -222,14 +227,24 @@ impl Connection {
         let endpoint = options
             .endpoint_url
             .clone()
-            .or_else(|| env("AWS_ENDPOINT_URL_SECRETS_MANAGER"))
+            .or_else(|| {
+                env(if iam {
+                    "AWS_ENDPOINT_URL_IAM"
+                } else {
+                    "AWS_ENDPOINT_URL_SECRETS_MANAGER"
+                })
+            })
             .or_else(|| env("AWS_ENDPOINT_URL"))
             .or_else(|| setting("endpoint_url"))
             .unwrap_or_else(|| {
                 if local_default {
                     local_endpoint(local.as_ref())
                 } else {
-                    format!("https://secretsmanager.{region}.amazonaws.com")
+                    if iam {
+                        "https://iam.amazonaws.com".to_owned()
+                    } else {
+                        format!("https://secretsmanager.{region}.amazonaws.com")
+                    }
                 }
             });
         let endpoint = reqwest::Url::parse(&endpoint).map_err(|e| {
@@ -253,8 +268,12 @@ impl Connection {
             client,
             debug: options.debug,
             target_prefix: metadata.target_prefix.clone(),
-            signing_name: metadata.signing_name.clone(),
-            content_type: format!("application/x-amz-json-{}", metadata.json_version),
+            signing_name: metadata.signing_name().to_owned(),
+            content_type: if metadata.is_query() {
+                "application/x-www-form-urlencoded; charset=utf-8".to_owned()
+            } else {
+                format!("application/x-amz-json-{}", metadata.json_version)
+            },
         })
     }
 
@@ -268,10 +287,45 @@ impl Connection {
     /// Calls any JSON target on the same endpoint (Tumbler's admin API, for `--wait`).
     pub async fn call_target(&self, target: &str, body: &Value) -> Result<Value, CallError> {
         let body = serde_json::to_vec(body).expect("a JSON value serializes");
+        self.with_retries(|| self.send(target, &body)).await
+    }
+
+    /// Calls `operation` in the model's protocol: awsJson, or awsQuery (IAM), whose answer is
+    /// read into JSON by the operation's output shape.
+    pub async fn call_operation(
+        &self,
+        model: &Model,
+        operation: &str,
+        body: &Value,
+    ) -> Result<Value, CallError> {
+        if !model.metadata.is_query() {
+            return self.call(operation, body).await;
+        }
+        let form = query::serialize(model, operation, body);
+        self.with_retries(|| async {
+            let (status, text) = self.exchange(None, form.as_bytes()).await?;
+            if status.is_success() {
+                return query::parse_response(model, operation, &text)
+                    .map_err(CallError::Transport);
+            }
+            let (code, message) = query::parse_error(&text)
+                .unwrap_or_else(|| (format!("HTTP {}", status.as_u16()), "Unknown".to_owned()));
+            Err(CallError::Service { code, message })
+        })
+        .await
+    }
+
+    /// Runs `attempt` up to 3 times while it fails with throttling, a server error or a lost
+    /// connection, as the aws CLI's standard retry mode does.
+    async fn with_retries<F, Fut>(&self, mut attempt_call: F) -> Result<Value, CallError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Value, CallError>>,
+    {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let outcome = self.send(target, &body).await;
+            let outcome = attempt_call().await;
             let retryable = match &outcome {
                 Err(CallError::Transport(_)) => true,
                 Err(CallError::Service { code, .. }) => matches!(
@@ -282,6 +336,7 @@ impl Connection {
                         | "RequestLimitExceeded"
                         | "InternalServiceError"
                         | "InternalFailure"
+                        | "ServiceFailure"
                         | "ServiceUnavailable"
                 ),
                 Ok(_) => false,
@@ -296,9 +351,19 @@ impl Connection {
         }
     }
 
-    async fn send(&self, target: &str, body: &[u8]) -> Result<Value, CallError> {
+    /// One signed POST: the HTTP status and body. `target` is awsJson's `X-Amz-Target`;
+    /// without one the body is awsQuery's form.
+    async fn exchange(
+        &self,
+        target: Option<&str>,
+        body: &[u8],
+    ) -> Result<(reqwest::StatusCode, String), CallError> {
         let url = self.endpoint.clone();
         let content_type = self.content_type.as_str();
+        let mut headers = vec![("content-type", content_type)];
+        if let Some(t) = target {
+            headers.push(("x-amz-target", t));
+        }
         let signed = Signer {
             access_key_id: &self.credentials.access_key_id,
             secret_access_key: &self.credentials.secret_access_key,
@@ -306,26 +371,26 @@ impl Connection {
             service: &self.signing_name,
             session_token: self.credentials.session_token.as_deref(),
         }
-        .sign(
-            "POST",
-            &url,
-            &[("content-type", content_type), ("x-amz-target", target)],
-            body,
-        )
+        .sign("POST", &url, &headers, body)
         .map_err(CallError::Transport)?;
         let mut request = self
             .client
             .post(url.clone())
             .header("content-type", content_type)
-            .header("x-amz-target", target)
             .body(body.to_vec());
+        if let Some(t) = target {
+            request = request.header("x-amz-target", t);
+        }
         for (k, v) in signed {
             request = request.header(k, v);
         }
         if self.debug {
             // Bodies are not shown: they carry secret values.
             eprintln!(
-                "DEBUG - POST {url} X-Amz-Target: {target} ({} bytes)",
+                "DEBUG - POST {url} {} ({} bytes)",
+                target
+                    .map(|t| format!("X-Amz-Target: {t}"))
+                    .unwrap_or_else(|| "awsQuery".into()),
                 body.len()
             );
         }
@@ -352,6 +417,11 @@ impl Connection {
                 text.len()
             );
         }
+        Ok((status, text))
+    }
+
+    async fn send(&self, target: &str, body: &[u8]) -> Result<Value, CallError> {
+        let (status, text) = self.exchange(Some(target), body).await?;
         let json: Value = if text.is_empty() {
             Value::Object(Default::default())
         } else {

@@ -1,38 +1,91 @@
-//! The Secrets Manager service model the CLI is generated from: botocore's `service-2.json`
-//! and `paginators-1.json` without their documentation (`model.json`, written by
-//! `scripts/update-cli-model`). Commands and options are named as the aws CLI names them
-//! ([`cli_name`] is botocore's `xform_name`).
+//! The service models the CLI is generated from: botocore's `service-2.json` and
+//! `paginators-1.json` without their documentation (`secretsmanager.json`, and `iam.json` with
+//! the IAM operations Tumbler serves; written by `scripts/update-cli-model`). Commands and
+//! options are named as the aws CLI names them ([`cli_name`] is botocore's `xform_name`).
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+/// The services `tumbler` has commands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    SecretsManager,
+    Iam,
+}
+
+impl Service {
+    /// The command's name, as the aws CLI's (`secretsmanager`, `iam`).
+    pub fn command_name(self) -> &'static str {
+        match self {
+            Service::SecretsManager => "secretsmanager",
+            Service::Iam => "iam",
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub struct Model {
+    #[serde(skip, default = "default_service")]
+    pub service: Service,
     pub metadata: Metadata,
     pub operations: BTreeMap<String, Operation>,
     pub shapes: BTreeMap<String, Shape>,
     pub pagination: BTreeMap<String, Paginator>,
 }
 
+fn default_service() -> Service {
+    Service::SecretsManager
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Metadata {
+    pub api_version: String,
+    /// `json` (awsJson, with `targetPrefix` and `jsonVersion`) or `query` (awsQuery).
+    pub protocol: String,
+    #[serde(default)]
     pub target_prefix: String,
-    pub signing_name: String,
+    #[serde(default)]
     pub json_version: String,
+    signing_name: Option<String>,
+    endpoint_prefix: Option<String>,
+}
+
+impl Metadata {
+    /// The service name requests are signed for.
+    pub fn signing_name(&self) -> &str {
+        self.signing_name
+            .as_deref()
+            .or(self.endpoint_prefix.as_deref())
+            .unwrap_or_default()
+    }
+
+    pub fn is_query(&self) -> bool {
+        self.protocol == "query"
+    }
 }
 
 #[derive(Debug, Deserialize)]
 pub struct Operation {
     pub input: Option<ShapeRef>,
-    pub output: Option<ShapeRef>,
+    pub output: Option<OutputRef>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputRef {
+    pub shape: String,
+    /// awsQuery: the element the output is wrapped in (`GetUserResult`).
+    pub result_wrapper: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct ShapeRef {
     pub shape: String,
+    /// The element's name in XML, where it is not the member's.
+    pub location_name: Option<String>,
     /// Filled with a new UUID when not given, as the SDKs and the aws CLI do.
     #[serde(default)]
     pub idempotency_token: bool,
@@ -51,6 +104,7 @@ pub struct Shape {
     pub order: Vec<String>,
     pub min: Option<i64>,
     pub member: Option<ShapeRef>,
+    pub key: Option<ShapeRef>,
     pub value: Option<ShapeRef>,
     #[serde(rename = "enum", default)]
     pub enum_values: Vec<String>,
@@ -65,8 +119,14 @@ pub struct Paginator {
 }
 
 impl Model {
-    pub fn load() -> Model {
-        serde_json::from_str(include_str!("model.json")).expect("the embedded model parses")
+    pub fn load(service: Service) -> Model {
+        let text = match service {
+            Service::SecretsManager => include_str!("secretsmanager.json"),
+            Service::Iam => include_str!("iam.json"),
+        };
+        let mut model: Model = serde_json::from_str(text).expect("the embedded model parses");
+        model.service = service;
+        model
     }
 
     pub fn shape(&self, name: &str) -> &Shape {
@@ -206,7 +266,7 @@ mod tests {
 
     #[test]
     fn the_model_has_the_23_operations() {
-        let model = Model::load();
+        let model = Model::load(Service::SecretsManager);
         assert_eq!(model.operations.len(), 23);
         assert_eq!(model.operation_named("rotate-secret"), Some("RotateSecret"));
         assert!(model.pagination.contains_key("ListSecrets"));

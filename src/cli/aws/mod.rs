@@ -1,8 +1,8 @@
-//! `tumbler secretsmanager <command>`: the aws CLI's secretsmanager commands, generated from
-//! the service model (`model.rs`), with the aws CLI's option names, parameter syntax
-//! (`params.rs`, `shorthand.rs`), credential chain (`connection.rs`), output formats and
-//! `--query` (`output.rs`), pagination and exit codes; and `rotate-secret --wait`
-//! (`wait.rs`).
+//! `tumbler secretsmanager <command>` and `tumbler iam <command>`: the aws CLI's commands,
+//! generated from the service models (`model.rs`), with the aws CLI's option names, parameter
+//! syntax (`params.rs`, `shorthand.rs`), credential chain (`connection.rs`), awsJson and
+//! awsQuery (`query.rs`), output formats and `--query` (`output.rs`), pagination and exit
+//! codes; and `rotate-secret --wait` (`wait.rs`).
 //!
 //! Exit codes are the aws CLI version 2's: 0 success, 252 bad command line or parameters
 //! (nothing sent), 253 credentials or configuration, 254 the service answered with an
@@ -12,6 +12,7 @@ pub(super) mod connection;
 mod model;
 mod output;
 mod params;
+mod query;
 mod shorthand;
 mod wait;
 
@@ -23,6 +24,7 @@ use clap::{Arg, ArgAction, ArgMatches};
 use serde_json::{Map, Value, json};
 
 use connection::{CallError, Connection, ConnectionOptions};
+pub use model::Service;
 use model::{Model, cli_name};
 use output::{Format, Query};
 
@@ -91,10 +93,19 @@ fn type_hint(model: &Model, shape: &str) -> &'static str {
     }
 }
 
-/// The `secretsmanager` command with a subcommand per operation.
+/// The service's command (`secretsmanager`, `iam`) with a subcommand per operation.
 pub fn command(model: &Model) -> clap::Command {
-    let mut cmd = clap::Command::new("secretsmanager")
-        .about("The aws CLI's secretsmanager commands, against Tumbler or any Secrets Manager endpoint")
+    let name = model.service.command_name();
+    let about = match model.service {
+        Service::SecretsManager => {
+            "The aws CLI's secretsmanager commands, against Tumbler or any Secrets Manager endpoint"
+        }
+        Service::Iam => {
+            "The aws CLI's iam commands for users, access keys and user policies, against Tumbler or IAM"
+        }
+    };
+    let mut cmd = clap::Command::new(name)
+        .about(about)
         .subcommand_required(true)
         .arg_required_else_help(true);
     for (name, help) in GLOBAL_OPTIONS {
@@ -130,6 +141,11 @@ fn operation_command(model: &Model, operation: &str) -> clap::Command {
         // The aws CLI keeps a paginator's token and limit hidden, in favour of
         // --starting-token and --page-size; given, they turn pagination off.
         let hidden = paginator.is_some_and(|p| p.input_token == member || p.limit_key == member);
+        // IAM's `MaxItems` is shadowed by the pagination option of the same name, as in the
+        // aws CLI: `--page-size` sets it.
+        if hidden && PAGINATION.iter().any(|(name, _)| *name == long) {
+            continue;
+        }
         if model.shape(&shape_ref.shape).kind == "boolean" {
             let negative = format!("no-{long}");
             sub = sub
@@ -203,18 +219,21 @@ fn operation_command(model: &Model, operation: &str) -> clap::Command {
     sub
 }
 
-/// The `secretsmanager` command tree, for `tumbler completions`.
-pub fn generated_command() -> clap::Command {
-    command(&Model::load())
+/// A service's command tree, for `tumbler completions`.
+pub fn generated_command(service: Service) -> clap::Command {
+    command(&Model::load(service))
 }
 
 /// A failure and the exit code it means.
 struct Exit(u8, String);
 
-/// Runs `tumbler secretsmanager <args>`; the process's exit code.
-pub fn run(args: Vec<OsString>) -> u8 {
-    let model = Model::load();
-    let mut argv = vec![OsString::from("tumbler secretsmanager")];
+/// Runs `tumbler <service> <args>`; the process's exit code.
+pub fn run(service: Service, args: Vec<OsString>) -> u8 {
+    let model = Model::load(service);
+    let mut argv = vec![OsString::from(format!(
+        "tumbler {}",
+        service.command_name()
+    ))];
     argv.extend(args);
     let matches = match command(&model).try_get_matches_from(argv) {
         Ok(m) => m,
@@ -367,7 +386,7 @@ async fn execute(model: &Model, matches: &ArgMatches) -> Result<(), Exit> {
                 None
             }
         } else {
-            match m.get_many::<String>(member) {
+            match m.try_get_many::<String>(member).ok().flatten() {
                 Some(values) => {
                     let values: Vec<String> = values.cloned().collect();
                     Some(
@@ -401,7 +420,8 @@ async fn execute(model: &Model, matches: &ArgMatches) -> Result<(), Exit> {
             .collect();
         if !missing.is_empty() {
             return Err(bad(format!(
-                "tumbler secretsmanager {command}: error: the following arguments are required: {}",
+                "tumbler {} {command}: error: the following arguments are required: {}",
+                model.service.command_name(),
                 missing.join(", ")
             )));
         }
@@ -417,8 +437,7 @@ async fn execute(model: &Model, matches: &ArgMatches) -> Result<(), Exit> {
         connect_timeout: seconds(m, "cli-connect-timeout")?,
         debug: flag(m, "debug"),
     };
-    let conn = Connection::resolve(&options, &model.metadata)
-        .map_err(|e| Exit(EXIT_CONFIGURATION, e.0))?;
+    let conn = Connection::resolve(&options, model).map_err(|e| Exit(EXIT_CONFIGURATION, e.0))?;
 
     let failed = |e: CallError| match e {
         CallError::Service { code, message } => Exit(
@@ -446,12 +465,12 @@ async fn execute(model: &Model, matches: &ArgMatches) -> Result<(), Exit> {
             };
             let stream = (format == Format::YamlStream && query.is_none()).then_some(());
             pages
-                .collect(&conn, operation, input.clone(), stream.is_some())
+                .collect(&conn, model, operation, input.clone(), stream.is_some())
                 .await
                 .map_err(failed)?
         }
         None => conn
-            .call(operation, &Value::Object(input.clone()))
+            .call_operation(model, operation, &Value::Object(input.clone()))
             .await
             .map_err(failed)?,
     };
@@ -545,6 +564,7 @@ impl Pages<'_> {
     async fn collect(
         &self,
         conn: &Connection,
+        model: &Model,
         operation: &str,
         mut input: Map<String, Value>,
         stream: bool,
@@ -563,7 +583,9 @@ impl Pages<'_> {
                 Some(t) => input.insert(self.input_token.to_owned(), json!(t)),
                 None => input.remove(self.input_token),
             };
-            let page = conn.call(operation, &Value::Object(input.clone())).await?;
+            let page = conn
+                .call_operation(model, operation, &Value::Object(input.clone()))
+                .await?;
             let mut page_items = page[self.result_key]
                 .as_array()
                 .cloned()
@@ -630,7 +652,7 @@ mod tests {
 
     #[test]
     fn every_operation_and_member_is_an_option() {
-        let model = Model::load();
+        let model = Model::load(model::Service::SecretsManager);
         let cmd = command(&model);
         let rotate = cmd.find_subcommand("rotate-secret").unwrap();
         for long in [

@@ -426,7 +426,7 @@ mod tests {
     use super::*;
 
     fn value(option: &str, shape: &str, values: &[&str]) -> Result<Value, ParamError> {
-        let model = Model::load();
+        let model = Model::load(crate::cli::aws::Service::SecretsManager);
         let values: Vec<String> = values.iter().map(|s| s.to_string()).collect();
         option_value(&model, option, shape, &values)
     }
@@ -491,7 +491,7 @@ mod tests {
             "{}",
             e.0
         );
-        let model = Model::load();
+        let model = Model::load(crate::cli::aws::Service::SecretsManager);
         let e = validate(
             &model,
             "RotateSecretRequest",
@@ -509,7 +509,7 @@ mod tests {
 
     #[test]
     fn a_missing_client_request_token_is_a_new_uuid_and_a_given_one_is_kept() {
-        let model = Model::load();
+        let model = Model::load(crate::cli::aws::Service::SecretsManager);
         let mut input = Map::new();
         fill_idempotency_tokens(&model, "CreateSecretRequest", &mut input);
         let token = input["ClientRequestToken"].as_str().unwrap();
@@ -548,7 +548,7 @@ mod tests {
     fn the_input_skeleton_parses_back_as_input() {
         // Placeholders are empty (botocore then asks for lengths and values), but every
         // member is known and of its type.
-        let model = Model::load();
+        let model = Model::load(crate::cli::aws::Service::SecretsManager);
         for op in model.operations.keys() {
             if let Some(input) = model.input_shape(op) {
                 let s = skeleton(&model, input);
