@@ -455,6 +455,7 @@ async fn execute(model: &Model, matches: &ArgMatches) -> Result<(), Exit> {
                 result_key: &p.result_key,
                 input_token: &p.input_token,
                 output_token: &p.output_token,
+                more_results: p.more_results.as_deref(),
                 limit_key: &p.limit_key,
                 max_items: integer(m, "max-items")?,
                 page_size: integer(m, "page-size")?,
@@ -482,7 +483,9 @@ async fn execute(model: &Model, matches: &ArgMatches) -> Result<(), Exit> {
         None => result.clone(),
     };
     // Paginated yaml-stream pages were printed as they came.
-    if !(paginate.is_some() && format == Format::YamlStream && query.is_none()) {
+    // An empty answer (DeleteUser, PutUserPolicy) prints nothing, as in the aws CLI.
+    let empty = shown.as_object().is_some_and(|o| o.is_empty()) && query.is_none();
+    if !empty && !(paginate.is_some() && format == Format::YamlStream && query.is_none()) {
         print!("{}", output::render(format, &shown, operation));
     }
 
@@ -514,19 +517,21 @@ struct ResumeToken {
 }
 
 fn encode_token(token: &ResumeToken, input_token: &str) -> String {
-    let mut doc = Map::new();
-    doc.insert(
-        input_token.to_owned(),
-        token
-            .service_token
-            .clone()
-            .map(Value::String)
-            .unwrap_or(Value::Null),
+    let service_token = token
+        .service_token
+        .clone()
+        .map(Value::String)
+        .unwrap_or(Value::Null);
+    // Python's json.dumps separators (", " and ": "), so the tokens are botocore's bytes.
+    let mut text = format!(
+        "{{{}: {service_token}",
+        Value::String(input_token.to_owned())
     );
     if token.truncate > 0 {
-        doc.insert("boto_truncate_amount".into(), json!(token.truncate));
+        text.push_str(&format!(", \"boto_truncate_amount\": {}", token.truncate));
     }
-    STANDARD.encode(Value::Object(doc).to_string())
+    text.push('}');
+    STANDARD.encode(text)
 }
 
 fn decode_token(text: &str) -> Result<ResumeToken, String> {
@@ -551,6 +556,7 @@ struct Pages<'a> {
     result_key: &'a str,
     input_token: &'a str,
     output_token: &'a str,
+    more_results: Option<&'a str>,
     limit_key: &'a str,
     max_items: Option<i64>,
     page_size: Option<i64>,
@@ -635,10 +641,14 @@ impl Pages<'_> {
         }
         let mut result = first_page.unwrap_or_default();
         result.remove(self.output_token);
+        if let Some(more) = self.more_results {
+            result.remove(more);
+        }
         result.insert(self.result_key.to_owned(), Value::Array(items));
+        // The aws CLI's resume token is `NextToken`, whatever the service calls its own.
         if let Some(r) = resume {
             result.insert(
-                self.output_token.to_owned(),
+                "NextToken".to_owned(),
                 Value::String(encode_token(&r, self.input_token)),
             );
         }
@@ -689,5 +699,14 @@ mod tests {
             json!({"NextToken": "abc", "boto_truncate_amount": 2})
         );
         assert!(decode_token("not-a-token").is_err());
+        // The very bytes the aws CLI printed for IAM's list-users --max-items 1.
+        let iam = ResumeToken {
+            service_token: None,
+            truncate: 1,
+        };
+        assert_eq!(
+            encode_token(&iam, "Marker"),
+            "eyJNYXJrZXIiOiBudWxsLCAiYm90b190cnVuY2F0ZV9hbW91bnQiOiAxfQ=="
+        );
     }
 }

@@ -116,6 +116,8 @@ pub struct Paginator {
     pub output_token: String,
     pub limit_key: String,
     pub result_key: String,
+    /// IAM's `IsTruncated`: dropped from the merged pages, as botocore drops it.
+    pub more_results: Option<String>,
 }
 
 impl Model {
