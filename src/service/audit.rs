@@ -37,6 +37,7 @@ const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 pub(crate) struct AuditLog {
     file: Option<PathBuf>,
+    capacity: usize,
     spool: Mutex<Spool>,
     wakeup: tokio::sync::Notify,
     failed_writes: AtomicU64,
@@ -74,6 +75,7 @@ impl AuditLog {
     pub fn new(file: Option<PathBuf>) -> AuditLog {
         AuditLog {
             file,
+            capacity: SPOOL_CAPACITY,
             spool: Mutex::new(Spool::default()),
             wakeup: tokio::sync::Notify::new(),
             failed_writes: AtomicU64::new(0),
@@ -82,7 +84,7 @@ impl AuditLog {
 
     fn push(&self, record: AuditRecord) -> Result<()> {
         let mut spool = self.spool.lock().expect("audit spool lock");
-        if spool.records.len() >= SPOOL_CAPACITY {
+        if spool.records.len() >= self.capacity {
             return Err(Error::internal(
                 "the audit trail cannot be written and its spool is full; refusing calls until it can",
             ));
@@ -341,6 +343,32 @@ fn append_synced(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn record(n: usize) -> AuditRecord {
+        AuditRecord {
+            event_id: format!("e{n}"),
+            event_time: Millis(0),
+            event_name: "GetSecretValue".into(),
+            user_name: None,
+            secret_arn: None,
+            secret_name: None,
+            error_code: None,
+            record: "{}".into(),
+        }
+    }
+
+    #[test]
+    fn a_full_spool_refuses_the_call_instead_of_dropping_its_record() {
+        let log = AuditLog {
+            capacity: 2,
+            ..AuditLog::new(None)
+        };
+        log.push(record(1)).unwrap();
+        log.push(record(2)).unwrap();
+        let refused = log.push(record(3)).unwrap_err();
+        assert!(matches!(refused, Error::Internal(_)));
+        assert_eq!(log.pending(), 2, "nothing already spooled was dropped");
+    }
 
     #[test]
     fn names_come_from_arns_without_their_suffix() {

@@ -25,6 +25,7 @@ macro_rules! on_both_backends {
 
 mod harness;
 
+mod audit;
 mod conformance;
 mod database_rotation;
 mod databases;

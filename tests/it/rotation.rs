@@ -235,7 +235,77 @@ on_both_backends!(
     rotation_credentials_reach_only_the_secret_being_rotated,
     admin_functions_are_stored_and_every_node_sees_them,
     an_http_function_is_invoked_with_a_sigv4_signature_for_lambda,
+    a_function_acts_with_its_role_policy_and_fails_where_it_denies,
 );
+
+/// A function's `role_policy` replaces the default role: a role without PutSecretValue cannot
+/// make the new version, and the rotation's record says so in AWS's words.
+async fn a_function_acts_with_its_role_policy_and_fails_where_it_denies(backend: Backend) {
+    let read_only = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["secretsmanager:DescribeSecret","secretsmanager:GetSecretValue","secretsmanager:GetRandomPassword"],"Resource":"*"}]}"#;
+    let allowed = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:*","Resource":"*","Condition":{"StringEquals":{"secretsmanager:resource/AllowRotationLambdaArn":"arn:aws:lambda:us-west-2:1234566789012:function:Tagged"}}},{"Effect":"Allow","Action":"secretsmanager:GetRandomPassword","Resource":"*"}]}"#;
+    let config = format!(
+        "{FAST}{}role_policy = '{read_only}'\n{}role_policy = '{allowed}'\n",
+        builtin("ReadOnly"),
+        builtin("Tagged")
+    );
+    let server = TestServer::start_with(backend, Arc::new(SystemClock), &config).await;
+    let c = server.client();
+    let name = unique("role");
+    c.create_secret()
+        .name(&name)
+        .secret_string("v1")
+        .send()
+        .await
+        .unwrap();
+    let token = c
+        .rotate_secret()
+        .secret_id(&name)
+        .rotation_lambda_arn(lambda_arn("ReadOnly"))
+        .send()
+        .await
+        .unwrap()
+        .version_id()
+        .unwrap()
+        .to_owned();
+    let failed =
+        crate::harness::wait_for_rotation(&server.endpoint, &name, &token, "failed", 20).await;
+    let error = failed["Error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("assumed-role/tumbler-rotation/ReadOnly is not authorized to perform: secretsmanager:PutSecretValue"),
+        "{failed}"
+    );
+    // A role whose allow depends on the secret's rotation function (the condition AWS's
+    // templates' roles use) works for the secrets that function rotates.
+    c.cancel_rotate_secret()
+        .secret_id(&name)
+        .send()
+        .await
+        .unwrap();
+    let other = unique("role-ok");
+    c.create_secret()
+        .name(&other)
+        .secret_string("v1")
+        .send()
+        .await
+        .unwrap();
+    let token = c
+        .rotate_secret()
+        .secret_id(&other)
+        .rotation_lambda_arn(lambda_arn("Tagged"))
+        .send()
+        .await
+        .unwrap()
+        .version_id()
+        .unwrap()
+        .to_owned();
+    crate::harness::wait_for_rotation(&server.endpoint, &other, &token, "succeeded", 20).await;
+    assert!(
+        stages_of(&c, &other, &token)
+            .await
+            .contains(&"AWSCURRENT".to_owned())
+    );
+    server.stop().await;
+}
 
 async fn an_http_function_is_invoked_with_a_sigv4_signature_for_lambda(backend: Backend) {
     let mut f = HeldFunction::start().await;

@@ -90,6 +90,11 @@ async fn the_sqlite_files_never_hold_a_value_in_plaintext() {
         assert!(!contains(&bytes, "-create"), "{}", path.display());
     }
     assert!(scanned > 10_000, "the database files were there to scan");
+    let audit = std::fs::read_to_string(dir.path().join("data").join("audit.log")).unwrap();
+    assert!(
+        audit.contains("PutSecretValue"),
+        "the audit trail was there to scan"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -108,7 +113,8 @@ async fn the_postgres_tables_never_hold_a_value_in_plaintext() {
             SELECT s::text AS t FROM secrets s UNION ALL
             SELECT v::text FROM secret_versions v UNION ALL
             SELECT encode(value, 'escape') FROM secret_versions WHERE value IS NOT NULL UNION ALL
-            SELECT a::text FROM access_keys a) x",
+            SELECT a::text FROM access_keys a UNION ALL
+            SELECT e::text FROM audit_events e) x",
     )
     .fetch_one(&mut conn)
     .await
