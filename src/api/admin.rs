@@ -219,6 +219,7 @@ pub async fn dispatch(
                 secret: req.secret_id,
                 user_name: req.user_name,
                 event_name: req.event_name,
+                secret_name_of_arn: None,
                 since: req.start_time.map(seconds_to_millis),
                 until: req.end_time.map(seconds_to_millis),
                 errors_only: req.errors_only.unwrap_or(false),

@@ -47,6 +47,20 @@ pub fn response_elements(response: &Value) -> Value {
     }
 }
 
+/// `{"ARN": ...}` of a response, read without copying anything else out of it (a read's
+/// response holds the secret value).
+pub fn arn_only(body: &[u8]) -> Value {
+    #[derive(serde::Deserialize)]
+    struct ArnOnly {
+        #[serde(rename = "ARN")]
+        arn: Option<String>,
+    }
+    match serde_json::from_slice::<ArnOnly>(body) {
+        Ok(ArnOnly { arn: Some(arn) }) => serde_json::json!({ "ARN": arn }),
+        _ => Value::Null,
+    }
+}
+
 /// The secret a call was about: the ARN the response names, else the SecretId (or Name) sent.
 pub fn secret_of<'a>(response: &'a Value, request: &'a Value) -> Option<&'a str> {
     response

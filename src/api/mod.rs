@@ -165,10 +165,14 @@ async fn aws_request(State(app): State<Arc<App>>, request: axum::extract::Reques
             (wire.status, e.body(), Some(wire.code), wire.message)
         }
     };
-    let response_value = if code.is_none() && operation.is_some_and(|o| !o.is_read_only()) {
-        serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null)
-    } else {
-        serde_json::Value::Null
+    // A write's response is kept in part; of a read's (which may hold a value), only the ARN
+    // is read, for the record's secret.
+    let response_value = match operation {
+        Some(o) if code.is_none() && !o.is_read_only() => {
+            serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null)
+        }
+        Some(_) if code.is_none() => audit::arn_only(&body),
+        _ => serde_json::Value::Null,
     };
     let audited = app.service.audit_api_call(ApiCallRecord {
         event_source: if admin_operation.is_some() {
@@ -188,11 +192,20 @@ async fn aws_request(State(app): State<Arc<App>>, request: axum::extract::Reques
         principal: caller.as_ref(),
         access_key_id: call.access_key_id(),
         request_parameters: audit::request_parameters(&sent),
-        response_elements: audit::response_elements(&response_value),
+        response_elements: if operation.is_some_and(|o| !o.is_read_only()) {
+            audit::response_elements(&response_value)
+        } else {
+            serde_json::Value::Null
+        },
         error: code.map(|c| (c, message.as_deref())),
         request_id: &request_id,
         read_only: operation.is_none_or(|o| o.is_read_only()),
-        secret: audit::secret_of(&response_value, &sent),
+        // ListAuditEvents' SecretId is a filter over records, not an access to the secret.
+        secret: if admin_operation == Some("ListAuditEvents") {
+            None
+        } else {
+            audit::secret_of(&response_value, &sent)
+        },
     });
     let (status, body) = match audited {
         Ok(()) => (status, body),

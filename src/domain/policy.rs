@@ -306,12 +306,16 @@ fn list_matches(list: &PatternList, text: &str, ignore_case: bool, ctx: &Request
     }
 }
 
-fn principal_matches(list: &PrincipalList, caller: &Caller) -> bool {
+/// Whether a resource policy statement's principal covers the caller. Naming the account (its
+/// id or `:root` ARN) in an Allow delegates to the account's identity policies rather than
+/// granting by itself, as AWS evaluates it within one account; in a Deny it covers every
+/// principal of the account.
+fn principal_matches(list: &PrincipalList, caller: &Caller, effect: Effect) -> bool {
     let names = |p: &str| {
+        let account = p == caller.account || p == format!("arn:aws:iam::{}:root", caller.account);
         p == "*"
-            || p == caller.account
-            || p == format!("arn:aws:iam::{}:root", caller.account)
-            || wildcard_match(p, &caller.arn, false)
+            || (account && effect == Effect::Deny)
+            || (!account && wildcard_match(p, &caller.arn, false))
     };
     match list {
         PrincipalList::Everyone => true,
@@ -436,7 +440,7 @@ fn condition_holds(c: &Condition, ctx: &RequestContext) -> bool {
 fn statement_applies(s: &Statement, ctx: &RequestContext, resource_policy: bool) -> bool {
     if resource_policy {
         match &s.principals {
-            Some(p) if principal_matches(p, &ctx.caller) => {}
+            Some(p) if principal_matches(p, &ctx.caller, s.effect) => {}
             _ => return false,
         }
     }
@@ -620,6 +624,34 @@ mod tests {
             evaluate(&[allow], Some(&policy(vec![s])), &ctx("GetSecretValue")),
             Decision::DenyByResourcePolicy
         );
+    }
+
+    #[test]
+    fn naming_the_account_in_a_resource_policy_delegates_to_identity_policies() {
+        let mut s = statement(Effect::Allow, &["secretsmanager:GetSecretValue"], &["*"]);
+        s.resources = None;
+        for account in ["arn:aws:iam::123456789012:root", "123456789012"] {
+            s.effect = Effect::Allow;
+            s.principals = Some(PrincipalList::Matching(vec![account.into()]));
+            let rp = policy(vec![s.clone()]);
+            // Alone it grants nothing; with an identity allow the call is allowed.
+            assert_eq!(
+                evaluate(&[], Some(&rp), &ctx("GetSecretValue")),
+                Decision::ImplicitDeny
+            );
+            let allow = policy(vec![statement(Effect::Allow, &["*"], &["*"])]);
+            assert_eq!(
+                evaluate(&[allow.clone()], Some(&rp), &ctx("GetSecretValue")),
+                Decision::Allow
+            );
+            // A Deny naming the account covers everyone in it.
+            s.effect = Effect::Deny;
+            let rp = policy(vec![s.clone()]);
+            assert_eq!(
+                evaluate(&[allow], Some(&rp), &ctx("GetSecretValue")),
+                Decision::DenyByResourcePolicy
+            );
+        }
     }
 
     #[test]

@@ -319,11 +319,15 @@ impl Service {
     }
 
     /// Audit records, oldest first, for `tumbler admin audit`.
+    /// A secret given by ARN also finds the calls that named it by its name alone (denied ones,
+    /// whose ARN the record could not learn).
     pub async fn audit_records(
         &self,
         query: &crate::store::AuditQuery,
     ) -> Result<Vec<(i64, AuditRecord)>> {
-        Ok(self.store.audit_records(query).await?)
+        let mut query = query.clone();
+        query.secret_name_of_arn = query.secret.as_deref().and_then(name_of_arn);
+        Ok(self.store.audit_records(&query).await?)
     }
 }
 

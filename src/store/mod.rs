@@ -95,6 +95,8 @@ pub struct AuditRecord {
 pub struct AuditQuery {
     /// A secret's name or ARN.
     pub secret: Option<String>,
+    /// When `secret` is an ARN, its name: records that know only the name match it too.
+    pub secret_name_of_arn: Option<String>,
     pub user_name: Option<String>,
     pub event_name: Option<String>,
     pub since: Option<Millis>,

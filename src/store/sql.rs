@@ -776,7 +776,8 @@ impl Store for SqlStore {
             "SELECT seq, event_id, event_time, event_name, user_name, secret_arn, secret_name,
                     error_code, record
              FROM audit_events
-             WHERE ($1 IS NULL OR secret_arn = $1 OR secret_name = $1)
+             WHERE ($1 IS NULL OR secret_arn = $1 OR secret_name = $1
+                    OR (secret_arn IS NULL AND secret_name = $9))
                AND ($2 IS NULL OR user_name = $2)
                AND ($3 IS NULL OR event_name = $3)
                AND ($4 IS NULL OR event_time >= $4)
@@ -793,6 +794,7 @@ impl Store for SqlStore {
         .bind(i64::from(q.errors_only))
         .bind(q.after_seq)
         .bind(q.limit)
+        .bind(q.secret_name_of_arn.clone())
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

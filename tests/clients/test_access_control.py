@@ -24,7 +24,6 @@ import re
 import shutil
 import socket
 import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -1205,9 +1204,9 @@ def test_arn_like_on_principal_arn(new_user, secret):
     theirs = secret("arnlike-theirs")
     u = new_user(
         allow("secretsmanager:GetSecretValue", mine["ARN"],
-              condition={"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:user/tt-arnlike-*"}}),
+              condition={"ArnLike": {"aws:PrincipalArn": user_arn("tt-arnlike-*")}}),
         allow("secretsmanager:GetSecretValue", theirs["ARN"],
-              condition={"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:user/someone-*"}}),
+              condition={"ArnLike": {"aws:PrincipalArn": user_arn("someone-*")}}),
         label="arnlike",
     )
     assert u.sm.get_secret_value(SecretId=mine["Name"])["SecretString"] == "value-1"
@@ -1564,7 +1563,7 @@ def test_identity_deny_beats_resource_policy_allow(sm, new_user, secret):
 def test_resource_policy_naming_the_account_does_not_grant_a_user_without_identity_policy(
     sm, new_user, secret
 ):
-    # Beyond the brief. AWS's policy evaluation within one account: a resource policy that
+    # AWS's policy evaluation within one account: a resource policy that
     # names a user's ARN grants that user on its own, but one that names the account
     # (arn:aws:iam::<account>:root, or the bare account id) delegates to the account, whose
     # identity policies must then allow the call too.
@@ -1576,7 +1575,7 @@ def test_resource_policy_naming_the_account_does_not_grant_a_user_without_identi
             ResourcePolicy=document(allow("secretsmanager:GetSecretValue",
                                           Principal={"AWS": principal})),
         )
-        with pytest.raises(ClientError) as ei:  # SERVER BUG? (the call is allowed)
+        with pytest.raises(ClientError) as ei:
             u.sm.get_secret_value(SecretId=c["Name"])
         assert_denied(ei, u.name, "secretsmanager:GetSecretValue", c["Name"])
 
@@ -1847,6 +1846,7 @@ def test_admin_audit_lists_a_secrets_records_by_name_or_arn(server, admin_audit,
     # The same records by ARN, whichever way each call named the secret.
     rc, recs, err = admin_audit("--secret-id", c["ARN"])
     assert rc == 0, err
+    # By ARN, the calls that named the secret by name come back too.
     assert {r["requestID"] for r in recs} == ids, [
         (r["eventName"], r["requestParameters"]) for r in recs
     ]
