@@ -20,6 +20,8 @@ pub const DEFAULT_DATA_DIR: &str = "./tumbler-data";
 pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
 pub const DEFAULT_MAX_CLOCK_SKEW_SECS: i64 = 15 * 60;
 pub const DEFAULT_PURGE_INTERVAL_SECS: u64 = 60;
+/// CloudTrail's event history keeps 90 days.
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u64 = 90;
 pub const DATABASE_FILE: &str = "tumbler.db";
 pub const MASTER_KEY_FILE: &str = "master.key";
 pub const ADMIN_CREDENTIALS_FILE: &str = "admin-credentials";
@@ -37,6 +39,7 @@ pub struct FileConfig {
     pub account_id: Option<String>,
     pub master_key_file: Option<PathBuf>,
     pub audit_log_file: Option<PathBuf>,
+    pub audit_retention_days: Option<u64>,
     pub dev: Option<bool>,
     pub log_format: Option<String>,
     pub max_clock_skew_seconds: Option<i64>,
@@ -159,6 +162,8 @@ pub struct Config {
     pub log_format: LogFormat,
     pub max_clock_skew_secs: i64,
     pub purge_interval: Duration,
+    /// Audit records older than this are removed from the database (not from the file).
+    pub audit_retention: Duration,
     /// The admin key from the environment, if set.
     pub admin_key: Option<(String, Zeroizing<String>)>,
     pub rotation: RotationSettings,
@@ -282,6 +287,13 @@ impl Config {
             log_format,
             max_clock_skew_secs: skew,
             purge_interval: Duration::from_secs(purge),
+            audit_retention: Duration::from_secs(
+                file.audit_retention_days
+                    .unwrap_or(DEFAULT_AUDIT_RETENTION_DAYS)
+                    .max(1)
+                    * 24
+                    * 3600,
+            ),
             admin_key,
             rotation,
             functions: file.functions,
@@ -325,6 +337,7 @@ mod tests {
             "account_id",
             "master_key_file",
             "audit_log_file",
+            "audit_retention_days",
             "dev",
             "log_format",
             "max_clock_skew_seconds",

@@ -28,6 +28,7 @@ pub struct Tumbler {
     /// The admin key made on this start, if one was (its secret is also in the credentials file).
     pub admin_key: Option<AdminKey>,
     purge_interval: std::time::Duration,
+    audit_retention: std::time::Duration,
     rotation: RotationSettings,
 }
 
@@ -136,6 +137,7 @@ impl Tumbler {
             app,
             admin_key,
             purge_interval: config.purge_interval,
+            audit_retention: config.audit_retention,
             rotation: config.rotation.clone(),
         })
     }
@@ -150,6 +152,7 @@ impl Tumbler {
         let purger = tokio::spawn(purge_loop(
             self.app.clone(),
             self.purge_interval,
+            self.audit_retention,
             stop_rx.clone(),
         ));
         let addr = listener.local_addr()?;
@@ -209,10 +212,12 @@ fn hostname() -> String {
         .unwrap_or_else(|| "tumbler".into())
 }
 
-/// Purges secrets whose recovery window has ended, every `interval`, until told to stop.
+/// Purges secrets whose recovery window has ended, and stored audit records older than
+/// `audit_retention`, every `interval`, until told to stop.
 async fn purge_loop(
     app: Arc<App>,
     interval: std::time::Duration,
+    audit_retention: std::time::Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
@@ -223,6 +228,11 @@ async fn purge_loop(
         match app.service.purge_deleted_secrets().await {
             Ok(n) => app.metrics.record_purged(n),
             Err(e) => tracing::error!(error = %e, "purging deleted secrets failed; will retry"),
+        }
+        match app.service.purge_audit_records(audit_retention).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(records = n, "removed audit records past their retention"),
+            Err(e) => tracing::error!(error = %e, "removing old audit records failed; will retry"),
         }
     }
 }

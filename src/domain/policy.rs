@@ -170,6 +170,23 @@ pub struct Policy {
     pub statements: Vec<Statement>,
 }
 
+impl Policy {
+    /// Whether evaluating it can depend on condition keys: a Condition or a policy variable.
+    /// Without one, a request's keys need not be gathered.
+    pub fn uses_condition_keys(&self) -> bool {
+        let variable = |list: &PatternList| match list {
+            PatternList::Matching(p) | PatternList::NotMatching(p) => {
+                p.iter().any(|p| p.contains("${"))
+            }
+        };
+        self.statements.iter().any(|s| {
+            !s.conditions.is_empty()
+                || variable(&s.actions)
+                || s.resources.as_ref().is_some_and(variable)
+        })
+    }
+}
+
 /// Who is asking, as policies see them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
@@ -194,6 +211,17 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
+    /// A context without condition keys, for policies that use none
+    /// ([`Policy::uses_condition_keys`]).
+    pub fn bare(action: &str, resource: &str, caller: Caller) -> RequestContext {
+        RequestContext {
+            action: action.to_owned(),
+            resource: resource.to_owned(),
+            caller,
+            keys: BTreeMap::new(),
+        }
+    }
+
     pub fn new(action: &str, resource: &str, caller: Caller) -> RequestContext {
         let mut keys = BTreeMap::new();
         keys.insert("aws:username".into(), vec![caller.user_name.clone()]);

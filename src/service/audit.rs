@@ -19,6 +19,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::Service;
@@ -114,72 +115,139 @@ fn name_of_arn(arn: &str) -> Option<String> {
     (suffix.len() == 6).then(|| base.to_owned())
 }
 
-fn user_identity(service: &Service, p: &Principal) -> Value {
+/// CloudTrail's `userIdentity`, for the calls of users and of rotation functions.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserIdentityRecord<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    principal_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arn: Option<String>,
+    account_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_key_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_context: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    invoked_by: Option<String>,
+}
+
+/// One API call's record, serialized straight from borrowed parts (it is made on every call).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ApiCallTrail<'a> {
+    event_version: &'static str,
+    user_identity: UserIdentityRecord<'a>,
+    event_time: String,
+    event_source: &'a str,
+    event_name: &'a str,
+    aws_region: &'a str,
+    #[serde(rename = "sourceIPAddress")]
+    source_ip_address: Option<&'a str>,
+    user_agent: Option<&'a str>,
+    request_parameters: &'a Value,
+    response_elements: &'a Value,
+    #[serde(rename = "requestID")]
+    request_id: &'a str,
+    #[serde(rename = "eventID")]
+    event_id: &'a str,
+    read_only: bool,
+    event_type: &'static str,
+    management_event: bool,
+    recipient_account_id: &'a str,
+    event_category: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_message: Option<&'a str>,
+}
+
+fn user_identity<'a>(
+    account: &'a str,
+    principal: Option<&'a Principal>,
+    access_key_id: Option<&'a str>,
+) -> UserIdentityRecord<'a> {
+    let unknown = UserIdentityRecord {
+        kind: "Unknown",
+        principal_id: None,
+        arn: None,
+        account_id: account,
+        access_key_id,
+        user_name: None,
+        session_context: None,
+        invoked_by: None,
+    };
+    let Some(p) = principal else {
+        return unknown;
+    };
     match p.identity() {
-        Identity::User(u) => json!({
-            "type": "IAMUser",
-            "principalId": u.user_id,
-            "arn": p.arn(),
-            "accountId": service.account().0,
-            "accessKeyId": p.access_key_id(),
-            "userName": u.user_name,
-        }),
-        Identity::Rotation(s) => json!({
-            "type": "AssumedRole",
-            "principalId": p.user_id(),
-            "arn": p.arn(),
-            "accountId": service.account().0,
-            "accessKeyId": p.access_key_id(),
-            "sessionContext": {
+        Identity::User(u) => UserIdentityRecord {
+            kind: "IAMUser",
+            principal_id: Some(u.user_id.clone()),
+            arn: Some(p.arn()),
+            access_key_id: Some(p.access_key_id()),
+            user_name: Some(&u.user_name),
+            ..unknown
+        },
+        Identity::Rotation(s) => UserIdentityRecord {
+            kind: "AssumedRole",
+            principal_id: Some(p.user_id()),
+            arn: Some(p.arn()),
+            access_key_id: Some(p.access_key_id()),
+            session_context: Some(json!({
                 "sessionIssuer": {
                     "type": "Role",
                     "principalId": "AROATUMBLERROTATION",
-                    "arn": format!("arn:aws:iam::{}:role/tumbler-rotation", service.account().0),
-                    "accountId": service.account().0,
+                    "arn": format!("arn:aws:iam::{account}:role/tumbler-rotation"),
+                    "accountId": account,
                     "userName": "tumbler-rotation",
                 },
-            },
-            "invokedBy": format!("rotation function {}", s.function_name),
-        }),
+            })),
+            invoked_by: Some(format!("rotation function {}", s.function_name)),
+            ..unknown
+        },
     }
+}
+
+/// A random event id, from the thread's CSPRNG rather than a system call per record.
+fn new_event_id() -> String {
+    uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .to_string()
 }
 
 impl Service {
     /// Records an API call. Fails only when the spool is full (see the module's guarantee).
     pub fn audit_api_call(&self, call: ApiCallRecord<'_>) -> Result<()> {
         let now = self.now();
-        let event_id = uuid::Uuid::new_v4().to_string();
-        let identity = match (call.principal, call.access_key_id) {
-            (Some(p), _) => user_identity(self, p),
-            (None, key) => json!({
-                "type": "Unknown",
-                "accountId": self.account().0,
-                "accessKeyId": key,
-            }),
+        let event_id = new_event_id();
+        let account = self.account().0.as_str();
+        let trail = ApiCallTrail {
+            event_version: "1.08",
+            user_identity: user_identity(account, call.principal, call.access_key_id),
+            event_time: iso(now),
+            event_source: call.event_source,
+            event_name: call.event_name,
+            aws_region: call.region,
+            source_ip_address: call.source_ip.as_deref(),
+            user_agent: call.user_agent,
+            request_parameters: &call.request_parameters,
+            response_elements: &call.response_elements,
+            request_id: call.request_id,
+            event_id: &event_id,
+            read_only: call.read_only,
+            event_type: "AwsApiCall",
+            management_event: true,
+            recipient_account_id: account,
+            event_category: "Management",
+            error_code: call.error.map(|(c, _)| c),
+            error_message: call.error.and_then(|(_, m)| m),
         };
-        let mut record = json!({
-            "eventVersion": "1.08",
-            "userIdentity": identity,
-            "eventTime": iso(now),
-            "eventSource": call.event_source,
-            "eventName": call.event_name,
-            "awsRegion": call.region,
-            "sourceIPAddress": call.source_ip,
-            "userAgent": call.user_agent,
-            "requestParameters": call.request_parameters,
-            "responseElements": call.response_elements,
-            "requestID": call.request_id,
-            "eventID": event_id,
-            "readOnly": call.read_only,
-            "eventType": "AwsApiCall",
-            "managementEvent": true,
-            "recipientAccountId": self.account().0,
-            "eventCategory": "Management",
-        });
-        if let Some((code, message)) = call.error {
-            record["errorCode"] = json!(code);
-            record["errorMessage"] = json!(message);
-        }
+        let record = serde_json::to_string(&trail).map_err(Error::internal)?;
         let secret_arn = call.secret.filter(|s| s.starts_with("arn:"));
         self.audit.push(AuditRecord {
             event_id,
@@ -192,7 +260,7 @@ impl Service {
                 None => call.secret.map(str::to_owned),
             },
             error_code: call.error.map(|(c, _)| c.to_owned()),
-            record: record.to_string(),
+            record,
         })
     }
 
@@ -201,7 +269,7 @@ impl Service {
     /// than failing it.
     pub(crate) fn audit_rotation_events(&self, events: &[RotationEvent]) {
         for e in events {
-            let event_id = uuid::Uuid::new_v4().to_string();
+            let event_id = new_event_id();
             let region = e.secret_arn.split(':').nth(3).unwrap_or_default();
             let mut record = json!({
                 "eventVersion": "1.08",
@@ -319,6 +387,12 @@ impl Service {
     }
 
     /// Audit records, oldest first, for `tumbler admin audit`.
+    /// Removes stored records older than `retention` (the file keeps them); how many.
+    pub async fn purge_audit_records(&self, retention: Duration) -> Result<u64> {
+        let before = Millis(self.now().0 - retention.as_millis() as i64);
+        Ok(self.store.delete_audit_records_before(before).await?)
+    }
+
     /// A secret given by ARN also finds the calls that named it by its name alone (denied ones,
     /// whose ARN the record could not learn).
     pub async fn audit_records(

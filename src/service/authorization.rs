@@ -26,8 +26,18 @@ pub(crate) struct Target<'a> {
 impl Service {
     /// Allows the call or answers AccessDeniedException in AWS's words.
     pub(crate) fn authorize(&self, p: &Principal, target: &Target<'_>) -> Result<()> {
-        let ctx = self.request_context(p, target);
         let resource_policy = target.secret.and_then(resource_policy_of);
+        // Gathering the keys costs more than most evaluations: only when a policy asks.
+        let ctx = if p
+            .identity_policies()
+            .iter()
+            .chain(resource_policy.iter())
+            .any(Policy::uses_condition_keys)
+        {
+            self.request_context(p, target)
+        } else {
+            RequestContext::bare(target.action, target.resource, p.caller())
+        };
         match evaluate(p.identity_policies(), resource_policy.as_ref(), &ctx) {
             Decision::Allow => Ok(()),
             denied => Err(Error::AccessDenied(access_denied_message(

@@ -197,6 +197,10 @@ impl Store for CachedStore {
         self.inner.insert_audit_records(records).await
     }
 
+    async fn delete_audit_records_before(&self, before: Millis) -> StoreResult<u64> {
+        self.inner.delete_audit_records_before(before).await
+    }
+
     async fn audit_records(&self, query: &AuditQuery) -> StoreResult<Vec<(i64, AuditRecord)>> {
         self.inner.audit_records(query).await
     }

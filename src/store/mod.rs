@@ -226,6 +226,8 @@ pub trait Store: Send + Sync + 'static {
     /// Appends records in one transaction; a record whose event id is already stored (a batch
     /// retried after an unknown outcome) is skipped.
     async fn insert_audit_records(&self, records: &[AuditRecord]) -> StoreResult<()>;
+    /// Removes records older than `before`; how many.
+    async fn delete_audit_records_before(&self, before: Millis) -> StoreResult<u64>;
     /// With each record's sequence number.
     async fn audit_records(&self, query: &AuditQuery) -> StoreResult<Vec<(i64, AuditRecord)>>;
 

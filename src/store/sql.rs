@@ -749,26 +749,58 @@ impl Store for SqlStore {
     }
 
     async fn insert_audit_records(&self, records: &[AuditRecord]) -> StoreResult<()> {
+        // Many rows per statement: one statement per row cost more than the rows themselves
+        // when every API call leaves one.
+        const ROWS_PER_STATEMENT: usize = 100;
         let mut tx = self.pool.begin().await?;
-        for r in records {
-            sqlx::query(
+        for chunk in records.chunks(ROWS_PER_STATEMENT) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let n = i * 8;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                        n + 1,
+                        n + 2,
+                        n + 3,
+                        n + 4,
+                        n + 5,
+                        n + 6,
+                        n + 7,
+                        n + 8
+                    )
+                })
+                .collect();
+            let sql = format!(
                 "INSERT INTO audit_events (event_id, event_time, event_name, user_name, secret_arn,
                                            secret_name, error_code, record)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (event_id) DO NOTHING",
-            )
-            .bind(&r.event_id)
-            .bind(r.event_time.0)
-            .bind(&r.event_name)
-            .bind(r.user_name.clone())
-            .bind(r.secret_arn.clone())
-            .bind(r.secret_name.clone())
-            .bind(r.error_code.clone())
-            .bind(&r.record)
-            .execute(&mut *tx)
-            .await?;
+                 VALUES {} ON CONFLICT (event_id) DO NOTHING",
+                values.join(", ")
+            );
+            // Only placeholders are formatted into the statement; every value is bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for r in chunk {
+                query = query
+                    .bind(r.event_id.clone())
+                    .bind(r.event_time.0)
+                    .bind(r.event_name.clone())
+                    .bind(r.user_name.clone())
+                    .bind(r.secret_arn.clone())
+                    .bind(r.secret_name.clone())
+                    .bind(r.error_code.clone())
+                    .bind(r.record.clone());
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn delete_audit_records_before(&self, before: Millis) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM audit_events WHERE event_time < $1")
+            .bind(before.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     async fn audit_records(&self, q: &AuditQuery) -> StoreResult<Vec<(i64, AuditRecord)>> {

@@ -166,3 +166,50 @@ async fn records_have_cloudtrails_shape_and_rotations_leave_service_events() {
     assert!(text.contains(&name));
     assert!(!text.contains("first-value"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stored_records_past_their_retention_are_removed_and_the_file_keeps_them() {
+    let clock = Arc::new(tumbler::clock::ManualClock::new(tumbler::clock::Millis(
+        1_795_000_000_000,
+    )));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.log");
+    let config = format!("audit_log_file = {:?}\n", path.display().to_string());
+    let server = TestServer::start_with(Backend::Sqlite, clock.clone(), &config).await;
+    let c = server.client();
+    let old = unique("old");
+    c.create_secret()
+        .name(&old)
+        .secret_string("v")
+        .send()
+        .await
+        .unwrap();
+    clock.advance_millis(91 * 24 * 3600 * 1000);
+    let new = unique("new");
+    c.create_secret()
+        .name(&new)
+        .secret_string("v")
+        .send()
+        .await
+        .unwrap();
+    eventually(5, "both records to be stored", || async {
+        stored(&server, "CreateSecret").await.len() == 2
+    })
+    .await;
+    let removed = server
+        .app
+        .service
+        .purge_audit_records(Duration::from_secs(90 * 24 * 3600))
+        .await
+        .unwrap();
+    assert!(removed >= 1);
+    let left: Vec<String> = stored(&server, "CreateSecret")
+        .await
+        .iter()
+        .map(|r| r["requestParameters"]["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(left, vec![new.clone()]);
+    let in_file = std::fs::read_to_string(&path).unwrap();
+    assert!(in_file.contains(&old) && in_file.contains(&new));
+    server.stop().await;
+}

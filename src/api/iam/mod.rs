@@ -24,7 +24,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::error::ApiError;
+use super::error::{ApiError, IamWireError};
 use super::{App, Call, authenticate, protocol};
 use crate::auth::{Principal, RequestFacts};
 use crate::clock::Millis;
@@ -197,6 +197,19 @@ async fn dispatch(
     }
 }
 
+/// IAM's `<ErrorResponse>` for an error.
+fn error_response(e: &ApiError, request_id: &str) -> (StatusCode, String, IamWireError) {
+    let wire = e.to_iam_wire();
+    let xml = format!(
+        "<ErrorResponse xmlns=\"{XMLNS}\"><Error>{}{}{}</Error>{}</ErrorResponse>",
+        element("Type", wire.fault),
+        element("Code", wire.code),
+        element("Message", &wire.message),
+        element("RequestId", request_id)
+    );
+    (wire.status, xml, wire)
+}
+
 /// An awsQuery request, end to end: parse, authenticate, dispatch, answer in XML, audit.
 pub(crate) async fn handle(app: &App, call: &Call<'_>, body: Body, started: Instant) -> Response {
     let mut caller: Option<Principal> = None;
@@ -239,18 +252,11 @@ pub(crate) async fn handle(app: &App, call: &Call<'_>, body: Body, started: Inst
             )
         }
         Err(e) => {
-            let wire = e.to_iam_wire();
             if let ApiError::Service(Error::Internal(cause)) = &e {
                 tracing::error!(request_id = call.request_id, cause = %cause, "internal error");
             }
-            let xml = format!(
-                "<ErrorResponse xmlns=\"{XMLNS}\"><Error>{}{}{}</Error>{}</ErrorResponse>",
-                element("Type", wire.fault),
-                element("Code", wire.code),
-                element("Message", &wire.message),
-                element("RequestId", call.request_id)
-            );
-            (wire.status, xml, Some((wire.code, wire.message)))
+            let (status, xml, wire) = error_response(&e, call.request_id);
+            (status, xml, Some((wire.code, wire.message)))
         }
     };
     let audited = app.service.audit_api_call(ApiCallRecord {
@@ -275,17 +281,8 @@ pub(crate) async fn handle(app: &App, call: &Call<'_>, body: Body, started: Inst
         Ok(()) => (status, xml),
         Err(e) => {
             tracing::error!(cause = %e, "call refused: its audit record cannot be kept");
-            let wire = ApiError::Service(e).to_iam_wire();
-            (
-                wire.status,
-                format!(
-                    "<ErrorResponse xmlns=\"{XMLNS}\"><Error>{}{}{}</Error>{}</ErrorResponse>",
-                    element("Type", wire.fault),
-                    element("Code", wire.code),
-                    element("Message", &wire.message),
-                    element("RequestId", call.request_id)
-                ),
-            )
+            let (status, xml, _) = error_response(&ApiError::Service(e), call.request_id);
+            (status, xml)
         }
     };
     app.metrics.record_request(
