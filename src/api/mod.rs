@@ -206,7 +206,8 @@ async fn aws_request(State(app): State<Arc<App>>, request: axum::extract::Reques
         } else {
             audit::secret_of(&response_value, &sent)
         },
-    });
+    })
+    .await;
     let (status, body) = match audited {
         Ok(()) => (status, body),
         // Never a call without its record (service::audit): refuse it instead.

@@ -29,26 +29,28 @@ use crate::domain::rotation::RotationEvent;
 use crate::error::{Error, Result};
 use crate::store::AuditRecord;
 
-/// Records held while writes fail, before calls are refused.
+/// Records held while the writer is behind or failing, before calls wait for room.
 const SPOOL_CAPACITY: usize = 100_000;
-/// Records written in one file append and one store transaction.
-const BATCH: usize = 500;
+/// How long a call waits for room in a full spool before it is refused.
+const SPOOL_WAIT: Duration = Duration::from_secs(5);
+/// Records written in one file append and one store transaction, at most.
+const BATCH: usize = 5_000;
+/// How long the writer lets records gather before writing them: one file append, fsync and
+/// store transaction for many calls, instead of a wakeup and a write per call.
+const LINGER: Duration = Duration::from_millis(50);
 /// How long the writer waits after a failed write before trying again.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
 pub(crate) struct AuditLog {
     file: Option<PathBuf>,
     capacity: usize,
-    spool: Mutex<Spool>,
+    wait: Duration,
+    spool: Mutex<VecDeque<AuditRecord>>,
+    /// Wakes the writer when records arrive.
     wakeup: tokio::sync::Notify,
+    /// Wakes calls waiting for room when the writer takes records.
+    drained: tokio::sync::Notify,
     failed_writes: AtomicU64,
-}
-
-#[derive(Default)]
-struct Spool {
-    records: VecDeque<AuditRecord>,
-    /// How many records at the front are already in the file (the store write failed after).
-    in_file: usize,
 }
 
 /// A call as the audit trail records it; built by `api` from the request and its outcome.
@@ -77,28 +79,66 @@ impl AuditLog {
         AuditLog {
             file,
             capacity: SPOOL_CAPACITY,
-            spool: Mutex::new(Spool::default()),
+            wait: SPOOL_WAIT,
+            spool: Mutex::new(VecDeque::new()),
             wakeup: tokio::sync::Notify::new(),
+            drained: tokio::sync::Notify::new(),
             failed_writes: AtomicU64::new(0),
         }
     }
 
-    fn push(&self, record: AuditRecord) -> Result<()> {
+    /// Spools a record, or gives it back when the spool is full.
+    fn try_push(&self, record: AuditRecord) -> std::result::Result<(), AuditRecord> {
         let mut spool = self.spool.lock().expect("audit spool lock");
-        if spool.records.len() >= self.capacity {
-            return Err(Error::internal(
-                "the audit trail cannot be written and its spool is full; refusing calls until it can",
-            ));
+        if spool.len() >= self.capacity {
+            return Err(record);
         }
-        spool.records.push_back(record);
+        spool.push_back(record);
+        // The writer is woken by the first record of a batch (it then lingers) and by a full
+        // batch, not by every record.
+        let wake = spool.len() == 1 || spool.len() == BATCH;
         drop(spool);
-        self.wakeup.notify_one();
+        if wake {
+            self.wakeup.notify_one();
+        }
         Ok(())
+    }
+
+    /// Spools a record; while the spool is full the call waits for the writer (backpressure),
+    /// and is refused only if no room comes within the wait.
+    async fn push(&self, mut record: AuditRecord) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + self.wait;
+        loop {
+            let drained = self.drained.notified();
+            tokio::pin!(drained);
+            drained.as_mut().enable();
+            match self.try_push(record) {
+                Ok(()) => return Ok(()),
+                Err(back) => record = back,
+            }
+            if tokio::time::timeout_at(deadline, drained).await.is_err() {
+                return Err(Error::internal(
+                    "the audit trail cannot be written and its spool is full; refusing calls until it can",
+                ));
+            }
+        }
+    }
+
+    /// Takes up to `n` records from the front of the spool, making room for waiting calls.
+    fn take(&self, n: usize) -> Vec<AuditRecord> {
+        let mut spool = self.spool.lock().expect("audit spool lock");
+        let n = n.min(spool.len());
+        let taken: Vec<AuditRecord> = spool.drain(..n).collect();
+        drop(spool);
+        if !taken.is_empty() {
+            self.drained.notify_waiters();
+        }
+        taken
     }
 
     /// Records waiting to be written.
     pub fn pending(&self) -> usize {
-        self.spool.lock().expect("audit spool lock").records.len()
+        self.spool.lock().expect("audit spool lock").len()
     }
 }
 
@@ -221,8 +261,8 @@ fn new_event_id() -> String {
 }
 
 impl Service {
-    /// Records an API call. Fails only when the spool is full (see the module's guarantee).
-    pub fn audit_api_call(&self, call: ApiCallRecord<'_>) -> Result<()> {
+    /// Records an API call. Fails only when the spool stays full (see the module's guarantee).
+    pub async fn audit_api_call(&self, call: ApiCallRecord<'_>) -> Result<()> {
         let now = self.now();
         let event_id = new_event_id();
         let account = self.account().0.as_str();
@@ -262,6 +302,7 @@ impl Service {
             error_code: call.error.map(|(c, _)| c.to_owned()),
             record,
         })
+        .await
     }
 
     /// Records rotation events (RotationStarted, RotationSucceeded, ...) as CloudTrail's
@@ -299,7 +340,7 @@ impl Service {
                 record["errorCode"] = json!(e.kind.as_str());
                 record["errorMessage"] = json!(error);
             }
-            let pushed = self.audit.push(AuditRecord {
+            let pushed = self.audit.try_push(AuditRecord {
                 event_id,
                 event_time: e.at,
                 event_name: e.kind.as_str().to_owned(),
@@ -309,35 +350,51 @@ impl Service {
                 error_code: e.error.as_ref().map(|_| e.kind.as_str().to_owned()),
                 record: record.to_string(),
             });
-            if let Err(err) = pushed {
-                tracing::error!(event = e.kind.as_str(), secret_arn = %e.secret_arn, cause = %err, "rotation event not audited");
+            if pushed.is_err() {
+                tracing::error!(event = e.kind.as_str(), secret_arn = %e.secret_arn, "the audit spool is full: rotation event not audited");
             }
         }
     }
 
-    /// Writes spooled records until `stop` says so, then once more.
+    /// Writes spooled records until `stop` says so, then what is left.
     pub async fn run_audit_writer(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        // The batch being written, kept across failed attempts; `in_file` once the file has it.
+        let mut batch: Vec<AuditRecord> = Vec::new();
+        let mut in_file = false;
         loop {
             let stopping = *stop.borrow();
-            let written = self.write_audit_batch().await;
-            match written {
-                Ok(0) if stopping => return,
-                Ok(0) => {
-                    tokio::select! {
-                        _ = self.audit.wakeup.notified() => {}
-                        _ = stop.changed() => {}
-                    }
+            if batch.is_empty() {
+                batch = self.audit.take(BATCH);
+                in_file = false;
+            }
+            if batch.is_empty() {
+                if stopping {
+                    return;
                 }
-                Ok(_) => {}
+                tokio::select! {
+                    _ = self.audit.wakeup.notified() => {
+                        // Let the batch gather, unless it fills first.
+                        if self.audit.pending() < BATCH {
+                            tokio::select! {
+                                _ = tokio::time::sleep(LINGER) => {}
+                                _ = self.audit.wakeup.notified() => {}
+                                _ = stop.changed() => {}
+                            }
+                        }
+                    }
+                    _ = stop.changed() => {}
+                }
+                continue;
+            }
+            match self.write_audit_batch(&batch, &mut in_file).await {
+                Ok(()) => batch.clear(),
                 Err(e) => {
                     self.audit.failed_writes.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!(cause = %e, pending = self.audit.pending(), "audit records could not be written; kept and retried");
+                    let pending = batch.len() + self.audit.pending();
+                    tracing::error!(cause = %e, pending, "audit records could not be written; kept and retried");
                     if stopping {
-                        // A stop while writes fail: what is left is logged as lost, loudly.
-                        tracing::error!(
-                            lost = self.audit.pending(),
-                            "stopping with audit records unwritten"
-                        );
+                        // A stop while writes fail: what is left is lost, and said loudly.
+                        tracing::error!(lost = pending, "stopping with audit records unwritten");
                         return;
                     }
                     tokio::select! {
@@ -349,41 +406,31 @@ impl Service {
         }
     }
 
-    /// Writes the spool's first batch to the file and the store; the number written.
-    async fn write_audit_batch(&self) -> std::result::Result<usize, String> {
-        let (batch, in_file) = {
-            let spool = self.audit.spool.lock().expect("audit spool lock");
-            let n = spool.records.len().min(BATCH);
-            (
-                spool.records.iter().take(n).cloned().collect::<Vec<_>>(),
-                spool.in_file.min(n),
-            )
-        };
-        if batch.is_empty() {
-            return Ok(0);
-        }
+    /// Writes a batch to the file (unless it is there already) and then to the store.
+    async fn write_audit_batch(
+        &self,
+        batch: &[AuditRecord],
+        in_file: &mut bool,
+    ) -> std::result::Result<(), String> {
         if let Some(path) = &self.audit.file
-            && in_file < batch.len()
+            && !*in_file
         {
-            let lines: String = batch[in_file..]
-                .iter()
-                .map(|r| format!("{}\n", r.record))
-                .collect();
+            let mut lines = String::with_capacity(batch.iter().map(|r| r.record.len() + 1).sum());
+            for r in batch {
+                lines.push_str(&r.record);
+                lines.push('\n');
+            }
             let path = path.clone();
             tokio::task::spawn_blocking(move || append_synced(&path, lines.as_bytes()))
                 .await
                 .map_err(|e| e.to_string())?
                 .map_err(|e| format!("audit file: {e}"))?;
-            self.audit.spool.lock().expect("audit spool lock").in_file = batch.len();
         }
+        *in_file = true;
         self.store
-            .insert_audit_records(&batch)
+            .insert_audit_records(batch)
             .await
-            .map_err(|e| format!("audit table: {e}"))?;
-        let mut spool = self.audit.spool.lock().expect("audit spool lock");
-        spool.records.drain(..batch.len());
-        spool.in_file = spool.in_file.saturating_sub(batch.len());
-        Ok(batch.len())
+            .map_err(|e| format!("audit table: {e}"))
     }
 
     /// Audit records, oldest first, for `tumbler admin audit`.
@@ -435,17 +482,28 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_full_spool_refuses_the_call_instead_of_dropping_its_record() {
-        let log = AuditLog {
+    #[tokio::test]
+    async fn a_full_spool_makes_calls_wait_then_refuses_them_without_dropping_a_record() {
+        let log = std::sync::Arc::new(AuditLog {
             capacity: 2,
+            wait: Duration::from_millis(200),
             ..AuditLog::new(None)
-        };
-        log.push(record(1)).unwrap();
-        log.push(record(2)).unwrap();
-        let refused = log.push(record(3)).unwrap_err();
+        });
+        log.push(record(1)).await.unwrap();
+        log.push(record(2)).await.unwrap();
+        // Full: the call waits, and gets in when the writer takes records.
+        let waiting = tokio::spawn({
+            let log = log.clone();
+            async move { log.push(record(3)).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished(), "the call waits for room");
+        assert_eq!(log.take(1).len(), 1);
+        waiting.await.unwrap().unwrap();
+        // Nobody takes: refused after the wait, and nothing spooled was dropped.
+        let refused = log.push(record(4)).await.unwrap_err();
         assert!(matches!(refused, Error::Internal(_)));
-        assert_eq!(log.pending(), 2, "nothing already spooled was dropped");
+        assert_eq!(log.pending(), 2);
     }
 
     #[test]

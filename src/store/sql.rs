@@ -751,7 +751,7 @@ impl Store for SqlStore {
     async fn insert_audit_records(&self, records: &[AuditRecord]) -> StoreResult<()> {
         // Many rows per statement: one statement per row cost more than the rows themselves
         // when every API call leaves one.
-        const ROWS_PER_STATEMENT: usize = 100;
+        const ROWS_PER_STATEMENT: usize = 10;
         let mut tx = self.pool.begin().await?;
         for chunk in records.chunks(ROWS_PER_STATEMENT) {
             let values: Vec<String> = (0..chunk.len())

@@ -276,7 +276,8 @@ pub(crate) async fn handle(app: &App, call: &Call<'_>, body: Body, started: Inst
         request_id: call.request_id,
         read_only: action_name.starts_with("Get") || action_name.starts_with("List"),
         secret: None,
-    });
+    })
+    .await;
     let (status, xml) = match audited {
         Ok(()) => (status, xml),
         Err(e) => {
