@@ -16,17 +16,15 @@ CREATE TABLE iam_user_policies (
     PRIMARY KEY (user_name, policy_name)
 );
 
--- The audit trail: one CloudTrail-shaped JSON record per API call and rotation event. The
--- columns beside it are what `tumbler admin audit` filters on.
-CREATE TABLE audit_events (
-    seq         BIGSERIAL PRIMARY KEY,
-    event_id    TEXT NOT NULL UNIQUE,
-    event_time  BIGINT NOT NULL,
-    event_name  TEXT NOT NULL,
-    user_name   TEXT,
-    secret_arn  TEXT,
-    secret_name TEXT,
-    error_code  TEXT,
-    record      TEXT NOT NULL
+-- The audit trail: CloudTrail-shaped JSON records of API calls and rotation events, stored a
+-- batch to a row as the writer writes them (one insert per batch rather than per call). A
+-- batch is a JSON array of entries: each record with the fields `tumbler admin audit` filters
+-- on. `batch_id` (the first record's event id) makes a retried insert a no-op.
+CREATE TABLE audit_batches (
+    seq        BIGSERIAL PRIMARY KEY,
+    batch_id   TEXT NOT NULL UNIQUE,
+    first_time BIGINT NOT NULL,
+    last_time  BIGINT NOT NULL,
+    records    TEXT NOT NULL
 );
-CREATE INDEX audit_events_by_time ON audit_events (event_time);
+CREATE INDEX audit_batches_by_time ON audit_batches (last_time);

@@ -174,40 +174,42 @@ async fn aws_request(State(app): State<Arc<App>>, request: axum::extract::Reques
         Some(_) if code.is_none() => audit::arn_only(&body),
         _ => serde_json::Value::Null,
     };
-    let audited = app.service.audit_api_call(ApiCallRecord {
-        event_source: if admin_operation.is_some() {
-            "tumbler.amazonaws.com"
-        } else {
-            "secretsmanager.amazonaws.com"
-        },
-        event_name: op_name,
-        region: caller
-            .as_ref()
-            .map(|p| p.region().0.as_str())
-            .unwrap_or("us-east-1"),
-        source_ip: source_ip.map(|ip| ip.to_string()),
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok()),
-        principal: caller.as_ref(),
-        access_key_id: call.access_key_id(),
-        request_parameters: audit::request_parameters(&sent),
-        response_elements: if operation.is_some_and(|o| !o.is_read_only()) {
-            audit::response_elements(&response_value)
-        } else {
-            serde_json::Value::Null
-        },
-        error: code.map(|c| (c, message.as_deref())),
-        request_id: &request_id,
-        read_only: operation.is_none_or(|o| o.is_read_only()),
-        // ListAuditEvents' SecretId is a filter over records, not an access to the secret.
-        secret: if admin_operation == Some("ListAuditEvents") {
-            None
-        } else {
-            audit::secret_of(&response_value, &sent)
-        },
-    })
-    .await;
+    let audited = app
+        .service
+        .audit_api_call(ApiCallRecord {
+            event_source: if admin_operation.is_some() {
+                "tumbler.amazonaws.com"
+            } else {
+                "secretsmanager.amazonaws.com"
+            },
+            event_name: op_name,
+            region: caller
+                .as_ref()
+                .map(|p| p.region().0.as_str())
+                .unwrap_or("us-east-1"),
+            source_ip: source_ip.map(|ip| ip.to_string()),
+            user_agent: headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok()),
+            principal: caller.as_ref(),
+            access_key_id: call.access_key_id(),
+            request_parameters: audit::request_parameters(&sent),
+            response_elements: if operation.is_some_and(|o| !o.is_read_only()) {
+                audit::response_elements(&response_value)
+            } else {
+                serde_json::Value::Null
+            },
+            error: code.map(|c| (c, message.as_deref())),
+            request_id: &request_id,
+            read_only: operation.is_none_or(|o| o.is_read_only()),
+            // ListAuditEvents' SecretId is a filter over records, not an access to the secret.
+            secret: if admin_operation == Some("ListAuditEvents") {
+                None
+            } else {
+                audit::secret_of(&response_value, &sent)
+            },
+        })
+        .await;
     let (status, body) = match audited {
         Ok(()) => (status, body),
         // Never a call without its record (service::audit): refuse it instead.

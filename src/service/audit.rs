@@ -289,20 +289,21 @@ impl Service {
         };
         let record = serde_json::to_string(&trail).map_err(Error::internal)?;
         let secret_arn = call.secret.filter(|s| s.starts_with("arn:"));
-        self.audit.push(AuditRecord {
-            event_id,
-            event_time: now,
-            event_name: call.event_name.to_owned(),
-            user_name: call.principal.map(|p| p.user_name().to_owned()),
-            secret_arn: secret_arn.map(str::to_owned),
-            secret_name: match secret_arn {
-                Some(arn) => name_of_arn(arn),
-                None => call.secret.map(str::to_owned),
-            },
-            error_code: call.error.map(|(c, _)| c.to_owned()),
-            record,
-        })
-        .await
+        self.audit
+            .push(AuditRecord {
+                event_id,
+                event_time: now,
+                event_name: call.event_name.to_owned(),
+                user_name: call.principal.map(|p| p.user_name().to_owned()),
+                secret_arn: secret_arn.map(str::to_owned),
+                secret_name: match secret_arn {
+                    Some(arn) => name_of_arn(arn),
+                    None => call.secret.map(str::to_owned),
+                },
+                error_code: call.error.map(|(c, _)| c.to_owned()),
+                record,
+            })
+            .await
     }
 
     /// Records rotation events (RotationStarted, RotationSucceeded, ...) as CloudTrail's

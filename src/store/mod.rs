@@ -102,7 +102,7 @@ pub struct AuditQuery {
     pub since: Option<Millis>,
     pub until: Option<Millis>,
     pub errors_only: bool,
-    /// Records after this sequence number (for paging).
+    /// Records after this position (for paging).
     pub after_seq: Option<i64>,
     pub limit: i64,
 }
@@ -223,12 +223,12 @@ pub trait Store: Send + Sync + 'static {
     /// Returns whether the policy existed.
     async fn delete_user_policy(&self, user_name: &str, policy_name: &str) -> StoreResult<bool>;
 
-    /// Appends records in one transaction; a record whose event id is already stored (a batch
-    /// retried after an unknown outcome) is skipped.
+    /// Appends records as one stored batch; a batch already stored (retried after an unknown
+    /// outcome) is not stored again.
     async fn insert_audit_records(&self, records: &[AuditRecord]) -> StoreResult<()>;
-    /// Removes records older than `before`; how many.
+    /// Removes stored batches whose records are all older than `before`; how many batches.
     async fn delete_audit_records_before(&self, before: Millis) -> StoreResult<u64>;
-    /// With each record's sequence number.
+    /// Oldest first, with each record's position (for `after_seq`).
     async fn audit_records(&self, query: &AuditQuery) -> StoreResult<Vec<(i64, AuditRecord)>>;
 
     async fn meta_init(&self, key: &str, value: &[u8]) -> StoreResult<Vec<u8>>;

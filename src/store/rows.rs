@@ -153,3 +153,21 @@ impl Metadata {
         }
     }
 }
+
+/// One audit record as an entry of a stored batch (`audit_batches.records` is a JSON array of
+/// them): the fields queries filter on, and the record itself.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: String,
+    pub t: i64,
+    pub n: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub u: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub a: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
+    pub r: Box<serde_json::value::RawValue>,
+}

@@ -7,7 +7,11 @@ use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::{AnyPool, Row};
 
-use super::rows::Metadata;
+use super::rows::{AuditEntry, Metadata};
+
+/// A stored audit record's position: its batch's seq times this, plus its index in the batch
+/// (a batch holds fewer records than this).
+const AUDIT_POSITIONS_PER_BATCH: i64 = 1_000_000;
 use super::{
     AccessKeyRecord, AuditQuery, AuditRecord, FunctionRecord, Lookup, RotationChanges, Store,
     StoreError, StoreResult, UserPolicyRecord, UserRecord, VersionChanges,
@@ -749,54 +753,56 @@ impl Store for SqlStore {
     }
 
     async fn insert_audit_records(&self, records: &[AuditRecord]) -> StoreResult<()> {
-        // Many rows per statement: one statement per row cost more than the rows themselves
-        // when every API call leaves one.
-        const ROWS_PER_STATEMENT: usize = 10;
-        let mut tx = self.pool.begin().await?;
-        for chunk in records.chunks(ROWS_PER_STATEMENT) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    let n = i * 8;
-                    format!(
-                        "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                        n + 1,
-                        n + 2,
-                        n + 3,
-                        n + 4,
-                        n + 5,
-                        n + 6,
-                        n + 7,
-                        n + 8
-                    )
+        let (Some(first), Some(last)) = (records.first(), records.last()) else {
+            return Ok(());
+        };
+        let entries = records
+            .iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    id: r.event_id.clone(),
+                    t: r.event_time.0,
+                    n: r.event_name.clone(),
+                    u: r.user_name.clone(),
+                    a: r.secret_arn.clone(),
+                    s: r.secret_name.clone(),
+                    e: r.error_code.clone(),
+                    r: serde_json::value::RawValue::from_string(r.record.clone()).map_err(|e| {
+                        StoreError::Corrupt(format!("audit record is not JSON: {e}"))
+                    })?,
                 })
-                .collect();
-            let sql = format!(
-                "INSERT INTO audit_events (event_id, event_time, event_name, user_name, secret_arn,
-                                           secret_name, error_code, record)
-                 VALUES {} ON CONFLICT (event_id) DO NOTHING",
-                values.join(", ")
-            );
-            // Only placeholders are formatted into the statement; every value is bound.
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for r in chunk {
-                query = query
-                    .bind(r.event_id.clone())
-                    .bind(r.event_time.0)
-                    .bind(r.event_name.clone())
-                    .bind(r.user_name.clone())
-                    .bind(r.secret_arn.clone())
-                    .bind(r.secret_name.clone())
-                    .bind(r.error_code.clone())
-                    .bind(r.record.clone());
-            }
-            query.execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let json = serde_json::to_string(&entries)
+            .map_err(|e| StoreError::Corrupt(format!("audit batch: {e}")))?;
+        sqlx::query(
+            "INSERT INTO audit_batches (batch_id, first_time, last_time, records)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (batch_id) DO NOTHING",
+        )
+        .bind(&first.event_id)
+        .bind(
+            records
+                .iter()
+                .map(|r| r.event_time.0)
+                .min()
+                .unwrap_or(first.event_time.0),
+        )
+        .bind(
+            records
+                .iter()
+                .map(|r| r.event_time.0)
+                .max()
+                .unwrap_or(last.event_time.0),
+        )
+        .bind(json)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     async fn delete_audit_records_before(&self, before: Millis) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM audit_events WHERE event_time < $1")
+        // Whole batches: a batch spans a fraction of a second.
+        let done = sqlx::query("DELETE FROM audit_batches WHERE last_time < $1")
             .bind(before.0)
             .execute(&self.pool)
             .await?;
@@ -804,48 +810,68 @@ impl Store for SqlStore {
     }
 
     async fn audit_records(&self, q: &AuditQuery) -> StoreResult<Vec<(i64, AuditRecord)>> {
-        let rows = sqlx::query(
-            "SELECT seq, event_id, event_time, event_name, user_name, secret_arn, secret_name,
-                    error_code, record
-             FROM audit_events
-             WHERE ($1 IS NULL OR secret_arn = $1 OR secret_name = $1
-                    OR (secret_arn IS NULL AND secret_name = $9))
-               AND ($2 IS NULL OR user_name = $2)
-               AND ($3 IS NULL OR event_name = $3)
-               AND ($4 IS NULL OR event_time >= $4)
-               AND ($5 IS NULL OR event_time <= $5)
-               AND ($6 = 0 OR error_code IS NOT NULL)
-               AND ($7 IS NULL OR seq > $7)
-             ORDER BY seq LIMIT $8",
-        )
-        .bind(q.secret.clone())
-        .bind(q.user_name.clone())
-        .bind(q.event_name.clone())
-        .bind(q.since.map(|m| m.0))
-        .bind(q.until.map(|m| m.0))
-        .bind(i64::from(q.errors_only))
-        .bind(q.after_seq)
-        .bind(q.limit)
-        .bind(q.secret_name_of_arn.clone())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("seq")?,
-                    AuditRecord {
-                        event_id: r.try_get("event_id")?,
-                        event_time: Millis(r.try_get("event_time")?),
-                        event_name: r.try_get("event_name")?,
-                        user_name: r.try_get("user_name")?,
-                        secret_arn: r.try_get("secret_arn")?,
-                        secret_name: r.try_get("secret_name")?,
-                        error_code: r.try_get("error_code")?,
-                        record: r.try_get("record")?,
-                    },
-                ))
-            })
-            .collect()
+        // A record's position is its batch's seq and its index in the batch.
+        let (after_batch, after_index) = match q.after_seq {
+            Some(p) => (p / AUDIT_POSITIONS_PER_BATCH, p % AUDIT_POSITIONS_PER_BATCH),
+            None => (-1, -1),
+        };
+        let wanted = |e: &AuditEntry| {
+            q.secret.as_ref().is_none_or(|s| {
+                e.a.as_ref() == Some(s)
+                    || e.s.as_ref() == Some(s)
+                    || (e.a.is_none() && e.s.is_some() && e.s == q.secret_name_of_arn)
+            }) && q.user_name.as_ref().is_none_or(|u| e.u.as_ref() == Some(u))
+                && q.event_name.as_ref().is_none_or(|n| &e.n == n)
+                && q.since.is_none_or(|t| e.t >= t.0)
+                && q.until.is_none_or(|t| e.t <= t.0)
+                && (!q.errors_only || e.e.is_some())
+        };
+        let mut found = Vec::new();
+        let mut cursor = after_batch - 1;
+        loop {
+            let rows = sqlx::query(
+                "SELECT seq, records FROM audit_batches
+                 WHERE seq > $1 AND ($2 IS NULL OR last_time >= $2) AND ($3 IS NULL OR first_time <= $3)
+                 ORDER BY seq LIMIT 20",
+            )
+            .bind(cursor)
+            .bind(q.since.map(|t| t.0))
+            .bind(q.until.map(|t| t.0))
+            .fetch_all(&self.pool)
+            .await?;
+            if rows.is_empty() {
+                return Ok(found);
+            }
+            for row in &rows {
+                let seq: i64 = row.try_get("seq")?;
+                cursor = seq;
+                let text: String = row.try_get("records")?;
+                let entries: Vec<AuditEntry> = serde_json::from_str(&text)
+                    .map_err(|e| StoreError::Corrupt(format!("audit batch {seq}: {e}")))?;
+                for (i, e) in entries.into_iter().enumerate() {
+                    let i = i as i64;
+                    if (seq == after_batch && i <= after_index) || !wanted(&e) {
+                        continue;
+                    }
+                    found.push((
+                        seq * AUDIT_POSITIONS_PER_BATCH + i,
+                        AuditRecord {
+                            event_id: e.id,
+                            event_time: Millis(e.t),
+                            event_name: e.n,
+                            user_name: e.u,
+                            secret_arn: e.a,
+                            secret_name: e.s,
+                            error_code: e.e,
+                            record: e.r.get().to_owned(),
+                        },
+                    ));
+                    if found.len() as i64 >= q.limit {
+                        return Ok(found);
+                    }
+                }
+            }
+        }
     }
 
     async fn meta_init(&self, key: &str, value: &[u8]) -> StoreResult<Vec<u8>> {

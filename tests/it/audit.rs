@@ -184,6 +184,11 @@ async fn stored_records_past_their_retention_are_removed_and_the_file_keeps_them
         .send()
         .await
         .unwrap();
+    // Stored before the clock moves, so that the two records are in different batches.
+    eventually(5, "the first record to be stored", || async {
+        stored(&server, "CreateSecret").await.len() == 1
+    })
+    .await;
     clock.advance_millis(91 * 24 * 3600 * 1000);
     let new = unique("new");
     c.create_secret()

@@ -76,6 +76,13 @@ async fn the_sqlite_files_never_hold_a_value_in_plaintext() {
     let dir = tempfile::tempdir().unwrap();
     let server = ChildServer::spawn(&dir.path().join("data"), &[], &[]).await;
     write_marked_values(&server.client()).await;
+    let audit_log = dir.path().join("data").join("audit.log");
+    crate::harness::eventually(5, "the calls' audit records to be written", || async {
+        std::fs::read_to_string(&audit_log)
+            .unwrap_or_default()
+            .contains("PutSecretValue")
+    })
+    .await;
     server.kill_9();
     let mut scanned = 0;
     for entry in std::fs::read_dir(dir.path().join("data")).unwrap() {
@@ -114,7 +121,7 @@ async fn the_postgres_tables_never_hold_a_value_in_plaintext() {
             SELECT v::text FROM secret_versions v UNION ALL
             SELECT encode(value, 'escape') FROM secret_versions WHERE value IS NOT NULL UNION ALL
             SELECT a::text FROM access_keys a UNION ALL
-            SELECT e::text FROM audit_events e) x",
+            SELECT e::text FROM audit_batches e) x",
     )
     .fetch_one(&mut conn)
     .await

@@ -259,25 +259,27 @@ pub(crate) async fn handle(app: &App, call: &Call<'_>, body: Body, started: Inst
             (status, xml, Some((wire.code, wire.message)))
         }
     };
-    let audited = app.service.audit_api_call(ApiCallRecord {
-        event_source: "iam.amazonaws.com",
-        event_name: &action_name,
-        region: IAM_REGION,
-        source_ip: call.source_ip.map(|ip| ip.to_string()),
-        user_agent: call
-            .headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok()),
-        principal: caller.as_ref(),
-        access_key_id: call.access_key_id(),
-        request_parameters: params.recorded(),
-        response_elements: Value::Null,
-        error: error.as_ref().map(|(c, m)| (*c, Some(m.as_str()))),
-        request_id: call.request_id,
-        read_only: action_name.starts_with("Get") || action_name.starts_with("List"),
-        secret: None,
-    })
-    .await;
+    let audited = app
+        .service
+        .audit_api_call(ApiCallRecord {
+            event_source: "iam.amazonaws.com",
+            event_name: &action_name,
+            region: IAM_REGION,
+            source_ip: call.source_ip.map(|ip| ip.to_string()),
+            user_agent: call
+                .headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok()),
+            principal: caller.as_ref(),
+            access_key_id: call.access_key_id(),
+            request_parameters: params.recorded(),
+            response_elements: Value::Null,
+            error: error.as_ref().map(|(c, m)| (*c, Some(m.as_str()))),
+            request_id: call.request_id,
+            read_only: action_name.starts_with("Get") || action_name.starts_with("List"),
+            secret: None,
+        })
+        .await;
     let (status, xml) = match audited {
         Ok(()) => (status, xml),
         Err(e) => {
