@@ -25,7 +25,8 @@ pub struct Principal {
 /// An IAM user with its identity policies, or a rotation function acting with its role.
 #[derive(Debug, Clone)]
 pub enum Identity {
-    User(UserIdentity),
+    /// Shared with the cache it was loaded into: a request copies a pointer, not the policies.
+    User(Arc<UserIdentity>),
     Rotation(RotationScope),
 }
 

@@ -46,8 +46,10 @@ pub(crate) struct AuditLog {
     capacity: usize,
     wait: Duration,
     spool: Mutex<VecDeque<AuditRecord>>,
-    /// Wakes the writer when records arrive.
+    /// Wakes the idle writer when a record arrives.
     wakeup: tokio::sync::Notify,
+    /// Cuts the writer's lingering short when a whole batch is waiting.
+    full: tokio::sync::Notify,
     /// Wakes calls waiting for room when the writer takes records.
     drained: tokio::sync::Notify,
     failed_writes: AtomicU64,
@@ -82,6 +84,7 @@ impl AuditLog {
             wait: SPOOL_WAIT,
             spool: Mutex::new(VecDeque::new()),
             wakeup: tokio::sync::Notify::new(),
+            full: tokio::sync::Notify::new(),
             drained: tokio::sync::Notify::new(),
             failed_writes: AtomicU64::new(0),
         }
@@ -94,19 +97,25 @@ impl AuditLog {
             return Err(record);
         }
         spool.push_back(record);
-        // The writer is woken by the first record of a batch (it then lingers) and by a full
-        // batch, not by every record.
-        let wake = spool.len() == 1 || spool.len() == BATCH;
+        // The writer is woken by the first record (when idle) and by a full batch (when
+        // lingering), not by every record.
+        let len = spool.len();
         drop(spool);
-        if wake {
+        if len == 1 {
             self.wakeup.notify_one();
+        } else if len == BATCH {
+            self.full.notify_one();
         }
         Ok(())
     }
 
     /// Spools a record; while the spool is full the call waits for the writer (backpressure),
     /// and is refused only if no room comes within the wait.
-    async fn push(&self, mut record: AuditRecord) -> Result<()> {
+    async fn push(&self, record: AuditRecord) -> Result<()> {
+        // The common case: room at once, without registering as a waiter.
+        let Err(mut record) = self.try_push(record) else {
+            return Ok(());
+        };
         let deadline = tokio::time::Instant::now() + self.wait;
         loop {
             let drained = self.drained.notified();
@@ -373,22 +382,24 @@ impl Service {
                     return;
                 }
                 tokio::select! {
-                    _ = self.audit.wakeup.notified() => {
-                        // Let the batch gather, unless it fills first.
-                        if self.audit.pending() < BATCH {
-                            tokio::select! {
-                                _ = tokio::time::sleep(LINGER) => {}
-                                _ = self.audit.wakeup.notified() => {}
-                                _ = stop.changed() => {}
-                            }
-                        }
-                    }
+                    _ = self.audit.wakeup.notified() => {}
                     _ = stop.changed() => {}
                 }
                 continue;
             }
             match self.write_audit_batch(&batch, &mut in_file).await {
-                Ok(()) => batch.clear(),
+                Ok(()) => {
+                    batch.clear();
+                    // Let the next batch gather (unless it fills first or the server stops):
+                    // under load, a few large writes a second instead of one per few calls.
+                    if !stopping && self.audit.pending() < BATCH {
+                        tokio::select! {
+                            _ = tokio::time::sleep(LINGER) => {}
+                            _ = self.audit.full.notified() => {}
+                            _ = stop.changed() => {}
+                        }
+                    }
+                }
                 Err(e) => {
                     self.audit.failed_writes.fetch_add(1, Ordering::Relaxed);
                     let pending = batch.len() + self.audit.pending();

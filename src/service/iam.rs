@@ -30,7 +30,7 @@ const MAX_INLINE_POLICY_CHARS: usize = 2048;
 
 #[derive(Default)]
 pub(crate) struct IdentityCache {
-    entries: Mutex<HashMap<String, (Instant, UserIdentity)>>,
+    entries: Mutex<HashMap<String, (Instant, Arc<UserIdentity>)>>,
 }
 
 /// A user, as IAM's GetUser shows it.
@@ -460,7 +460,7 @@ impl Service {
 
     /// The identity a request signed by `user_name`'s key is evaluated with: its id and its
     /// inline policies (the admin user also has [`administrator_access`]).
-    pub async fn user_identity(&self, user_name: &str) -> Result<UserIdentity> {
+    pub async fn user_identity(&self, user_name: &str) -> Result<Arc<UserIdentity>> {
         if let Some((at, identity)) = self
             .identities
             .entries
@@ -490,12 +490,12 @@ impl Service {
                 })?,
             );
         }
-        let identity = UserIdentity {
+        let identity = Arc::new(UserIdentity {
             user_name: user.user_name,
             user_id: user.user_id,
             path: user.path,
             policies: Arc::new(policies),
-        };
+        });
         self.identities
             .entries
             .lock()

@@ -171,3 +171,19 @@ pub struct AuditEntry {
     pub e: Option<String>,
     pub r: Box<serde_json::value::RawValue>,
 }
+
+/// What [`AuditEntry`] holds besides the record, borrowed, for writing a batch.
+#[derive(Serialize)]
+pub struct AuditEntryFields<'a> {
+    pub id: &'a str,
+    pub t: i64,
+    pub n: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub u: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub a: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub e: Option<&'a str>,
+}
