@@ -669,7 +669,11 @@ mod tests {
             );
             let allow = policy(vec![statement(Effect::Allow, &["*"], &["*"])]);
             assert_eq!(
-                evaluate(&[allow.clone()], Some(&rp), &ctx("GetSecretValue")),
+                evaluate(
+                    std::slice::from_ref(&allow),
+                    Some(&rp),
+                    &ctx("GetSecretValue")
+                ),
                 Decision::Allow
             );
             // A Deny naming the account covers everyone in it.

@@ -91,10 +91,10 @@ impl AuditLog {
     }
 
     /// Spools a record, or gives it back when the spool is full.
-    fn try_push(&self, record: AuditRecord) -> std::result::Result<(), AuditRecord> {
+    fn try_push(&self, record: AuditRecord) -> std::result::Result<(), Box<AuditRecord>> {
         let mut spool = self.spool.lock().expect("audit spool lock");
         if spool.len() >= self.capacity {
-            return Err(record);
+            return Err(Box::new(record));
         }
         spool.push_back(record);
         // The writer is woken by the first record (when idle) and by a full batch (when
@@ -113,9 +113,10 @@ impl AuditLog {
     /// and is refused only if no room comes within the wait.
     async fn push(&self, record: AuditRecord) -> Result<()> {
         // The common case: room at once, without registering as a waiter.
-        let Err(mut record) = self.try_push(record) else {
+        let Err(back) = self.try_push(record) else {
             return Ok(());
         };
+        let mut record = *back;
         let deadline = tokio::time::Instant::now() + self.wait;
         loop {
             let drained = self.drained.notified();
@@ -123,7 +124,7 @@ impl AuditLog {
             drained.as_mut().enable();
             match self.try_push(record) {
                 Ok(()) => return Ok(()),
-                Err(back) => record = back,
+                Err(back) => record = *back,
             }
             if tokio::time::timeout_at(deadline, drained).await.is_err() {
                 return Err(Error::internal(

@@ -485,7 +485,8 @@ async fn execute(model: &Model, matches: &ArgMatches) -> Result<(), Exit> {
     // Paginated yaml-stream pages were printed as they came.
     // An empty answer (DeleteUser, PutUserPolicy) prints nothing, as in the aws CLI.
     let empty = shown.as_object().is_some_and(|o| o.is_empty()) && query.is_none();
-    if !empty && !(paginate.is_some() && format == Format::YamlStream && query.is_none()) {
+    let streamed = paginate.is_some() && format == Format::YamlStream && query.is_none();
+    if !empty && !streamed {
         print!("{}", output::render(format, &shown, operation));
     }
 
