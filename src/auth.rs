@@ -5,7 +5,7 @@
 //! from the policies the principal carries.
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::domain::policy::{Caller, Policy};
 use crate::domain::{AccountId, Region};
@@ -46,23 +46,60 @@ pub struct UserIdentity {
 /// (`rotation::definition::role_policy`); a function may declare its own role policy.
 #[derive(Debug, Clone)]
 pub struct RotationScope {
-    /// The internal id of the secret being rotated.
-    pub secret_id: String,
     pub function_name: String,
     /// The role's policy, with the secret's ARN filled in.
     pub policy: Arc<Policy>,
 }
 
+/// Condition keys of a request's parameters, with their values.
+pub type ConditionKeys = Vec<(String, Vec<String>)>;
+
 /// What the request carries that policies may ask about, besides the caller.
-#[derive(Debug, Clone, Default)]
+#[derive(Default)]
 pub struct RequestFacts {
     /// `aws:SourceIp`: the peer's address (a proxy's, if one is in front).
     pub source_ip: Option<IpAddr>,
     /// `aws:SecureTransport`: whether the request came over TLS.
     pub secure_transport: bool,
-    /// Condition keys of the request's parameters (`secretsmanager:Name`,
-    /// `aws:RequestTag/...`), present only when the caller sent the parameter.
-    pub keys: Vec<(String, Vec<String>)>,
+    /// Reads the condition keys of the request's parameters (`secretsmanager:Name`,
+    /// `aws:RequestTag/...`, present only when the caller sent the parameter); run only if a
+    /// policy asks, since most calls are decided without them.
+    read_keys: Option<Box<dyn Fn() -> ConditionKeys + Send + Sync>>,
+    keys: OnceLock<ConditionKeys>,
+}
+
+impl RequestFacts {
+    pub fn new(
+        source_ip: Option<IpAddr>,
+        secure_transport: bool,
+        read_keys: impl Fn() -> ConditionKeys + Send + Sync + 'static,
+    ) -> RequestFacts {
+        RequestFacts {
+            source_ip,
+            secure_transport,
+            read_keys: Some(Box::new(read_keys)),
+            keys: OnceLock::new(),
+        }
+    }
+
+    /// The request's parameter condition keys, read on first use.
+    pub fn keys(&self) -> &ConditionKeys {
+        self.keys.get_or_init(|| {
+            self.read_keys
+                .as_ref()
+                .map(|read| read())
+                .unwrap_or_default()
+        })
+    }
+}
+
+impl std::fmt::Debug for RequestFacts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestFacts")
+            .field("source_ip", &self.source_ip)
+            .field("secure_transport", &self.secure_transport)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Principal {

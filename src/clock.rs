@@ -22,6 +22,14 @@ impl Millis {
     pub fn as_seconds_f64(self) -> f64 {
         self.0 as f64 / 1000.0
     }
+
+    /// `2026-11-27T09:00:00Z`: how IAM's dates, CloudTrail's `eventTime` and the
+    /// `aws:CurrentTime` condition key are written.
+    pub fn to_iso8601_seconds(self) -> String {
+        jiff::Timestamp::from_millisecond(self.0)
+            .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .unwrap_or_default()
+    }
 }
 
 pub trait Clock: Send + Sync + 'static {

@@ -11,7 +11,7 @@ const SECRET_MEMBERS: &[&str] = &["SecretString", "SecretBinary"];
 const RESPONSE_MEMBERS: &[&str] = &["ARN", "Name", "VersionId"];
 
 /// `SecretId` -> `secretId`, `ARN` -> `aRN`... as CloudTrail spells request members.
-fn camel(name: &str) -> String {
+pub(crate) fn camel(name: &str) -> String {
     let mut chars = name.chars();
     match chars.next() {
         Some(first) => first.to_lowercase().chain(chars).collect(),

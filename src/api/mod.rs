@@ -119,16 +119,15 @@ async fn aws_request(State(app): State<Arc<App>>, request: axum::extract::Reques
     );
     // Who called, and what they sent, for the audit record whatever the outcome.
     let mut caller: Option<Principal> = None;
-    let mut sent = serde_json::Value::Null;
+    let mut sent = Arc::new(serde_json::Value::Null);
     let result = async {
         let bytes = protocol::read_body(body, &headers, app.config.max_body_bytes).await?;
-        sent = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        sent = Arc::new(serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null));
         let principal = authenticate(&app, &call, &bytes, "secretsmanager").await?;
-        let principal = principal.with_request(RequestFacts {
-            source_ip,
-            secure_transport: false,
-            keys: condition_keys::of_request(&sent),
-        });
+        let members = sent.clone();
+        let principal = principal.with_request(RequestFacts::new(source_ip, false, move || {
+            condition_keys::of_request(&members)
+        }));
         if let Some(admin_op) = admin_operation {
             let principal = principal.for_operation(admin_op);
             caller = Some(principal.clone());
@@ -187,12 +186,13 @@ async fn aws_request(State(app): State<Arc<App>>, request: axum::extract::Reques
                 .as_ref()
                 .map(|p| p.region().0.as_str())
                 .unwrap_or("us-east-1"),
-            source_ip: source_ip.map(|ip| ip.to_string()),
+            source_ip,
             user_agent: headers
                 .get(header::USER_AGENT)
                 .and_then(|v| v.to_str().ok()),
             principal: caller.as_ref(),
-            access_key_id: call.access_key_id(),
+            // Of a request that failed authentication: the key it named.
+            access_key_id: caller.is_none().then(|| call.access_key_id()).flatten(),
             request_parameters: audit::request_parameters(&sent),
             response_elements: if operation.is_some_and(|o| !o.is_read_only()) {
                 audit::response_elements(&response_value)

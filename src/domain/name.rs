@@ -155,9 +155,28 @@ pub fn has_arn_suffix(name: &str) -> bool {
         && b[b.len() - 6..].iter().all(|c| c.is_ascii_alphanumeric())
 }
 
+/// The secret name in a full secret ARN: the part after `secret:` without its suffix.
+pub fn name_of_arn(arn: &str) -> Option<&str> {
+    let name = arn.split_once(":secret:")?.1;
+    has_arn_suffix(name).then(|| &name[..name.len() - 7])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_come_from_full_arns_without_their_suffix() {
+        assert_eq!(
+            name_of_arn("arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf"),
+            Some("prod/db")
+        );
+        assert_eq!(name_of_arn("prod/db"), None);
+        assert_eq!(
+            name_of_arn("arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db"),
+            None
+        );
+    }
 
     #[test]
     fn names_allow_letters_digits_and_the_six_symbols() {

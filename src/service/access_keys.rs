@@ -46,19 +46,25 @@ impl std::fmt::Debug for AdminKey {
     }
 }
 
+/// An id in AWS's shape: `prefix` (`AKIA` for access keys, `ASIA` for temporary ones, `AIDA`
+/// for users) and `len` characters of upper-case letters and the digits 2-7.
+pub(crate) fn aws_id(prefix: &str, len: usize) -> String {
+    const SET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut rng = rand::rng();
+    let tail: String = (0..len)
+        .map(|_| SET[rng.random_range(0..SET.len())] as char)
+        .collect();
+    format!("{prefix}{tail}")
+}
+
 impl AdminKey {
     /// A new key in AWS's shapes: `AKIA` + 16 upper-case alphanumerics, and 40 characters.
     pub fn generate() -> AdminKey {
-        let mut rng = rand::rng();
-        let id: String = (0..16)
-            .map(|_| {
-                const SET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-                SET[rng.random_range(0..SET.len())] as char
-            })
+        let secret: String = (0..40)
+            .map(|_| rand::rng().sample(Alphanumeric) as char)
             .collect();
-        let secret: String = (0..40).map(|_| rng.sample(Alphanumeric) as char).collect();
         AdminKey {
-            access_key_id: format!("AKIA{id}"),
+            access_key_id: aws_id("AKIA", 16),
             secret_access_key: Zeroizing::new(secret),
         }
     }

@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 use super::Service;
 use crate::auth::{Identity, Principal};
 use crate::clock::Millis;
+use crate::domain::name::name_of_arn;
 use crate::domain::rotation::RotationEvent;
 use crate::error::{Error, Result};
 use crate::store::AuditRecord;
@@ -60,7 +61,7 @@ pub struct ApiCallRecord<'a> {
     pub event_source: &'static str,
     pub event_name: &'a str,
     pub region: &'a str,
-    pub source_ip: Option<String>,
+    pub source_ip: Option<std::net::IpAddr>,
     pub user_agent: Option<&'a str>,
     /// The caller, when the request was authenticated.
     pub principal: Option<&'a Principal>,
@@ -152,19 +153,6 @@ impl AuditLog {
     }
 }
 
-fn iso(at: Millis) -> String {
-    jiff::Timestamp::from_millisecond(at.0)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
-}
-
-/// A secret's name from its ARN: the part after `secret:` without the six-character suffix.
-fn name_of_arn(arn: &str) -> Option<String> {
-    let name = arn.split_once(":secret:")?.1;
-    let (base, suffix) = name.rsplit_once('-')?;
-    (suffix.len() == 6).then(|| base.to_owned())
-}
-
 /// CloudTrail's `userIdentity`, for the calls of users and of rotation functions.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -197,7 +185,7 @@ struct ApiCallTrail<'a> {
     event_name: &'a str,
     aws_region: &'a str,
     #[serde(rename = "sourceIPAddress")]
-    source_ip_address: Option<&'a str>,
+    source_ip_address: Option<std::net::IpAddr>,
     user_agent: Option<&'a str>,
     request_parameters: &'a Value,
     response_elements: &'a Value,
@@ -279,11 +267,11 @@ impl Service {
         let trail = ApiCallTrail {
             event_version: "1.08",
             user_identity: user_identity(account, call.principal, call.access_key_id),
-            event_time: iso(now),
+            event_time: now.to_iso8601_seconds(),
             event_source: call.event_source,
             event_name: call.event_name,
             aws_region: call.region,
-            source_ip_address: call.source_ip.as_deref(),
+            source_ip_address: call.source_ip,
             user_agent: call.user_agent,
             request_parameters: &call.request_parameters,
             response_elements: &call.response_elements,
@@ -307,7 +295,7 @@ impl Service {
                 user_name: call.principal.map(|p| p.user_name().to_owned()),
                 secret_arn: secret_arn.map(str::to_owned),
                 secret_name: match secret_arn {
-                    Some(arn) => name_of_arn(arn),
+                    Some(arn) => name_of_arn(arn).map(str::to_owned),
                     None => call.secret.map(str::to_owned),
                 },
                 error_code: call.error.map(|(c, _)| c.to_owned()),
@@ -326,7 +314,7 @@ impl Service {
             let mut record = json!({
                 "eventVersion": "1.08",
                 "userIdentity": {"accountId": self.account().0, "invokedBy": "secretsmanager.amazonaws.com"},
-                "eventTime": iso(e.at),
+                "eventTime": e.at.to_iso8601_seconds(),
                 "eventSource": "secretsmanager.amazonaws.com",
                 "eventName": e.kind.as_str(),
                 "awsRegion": region,
@@ -357,7 +345,7 @@ impl Service {
                 event_name: e.kind.as_str().to_owned(),
                 user_name: None,
                 secret_arn: Some(e.secret_arn.clone()),
-                secret_name: name_of_arn(&e.secret_arn),
+                secret_name: name_of_arn(&e.secret_arn).map(str::to_owned),
                 error_code: e.error.as_ref().map(|_| e.kind.as_str().to_owned()),
                 record: record.to_string(),
             });
@@ -460,7 +448,11 @@ impl Service {
         query: &crate::store::AuditQuery,
     ) -> Result<Vec<(i64, AuditRecord)>> {
         let mut query = query.clone();
-        query.secret_name_of_arn = query.secret.as_deref().and_then(name_of_arn);
+        query.secret_name_of_arn = query
+            .secret
+            .as_deref()
+            .and_then(name_of_arn)
+            .map(str::to_owned);
         Ok(self.store.audit_records(&query).await?)
     }
 }
@@ -517,15 +509,5 @@ mod tests {
         let refused = log.push(record(4)).await.unwrap_err();
         assert!(matches!(refused, Error::Internal(_)));
         assert_eq!(log.pending(), 2);
-    }
-
-    #[test]
-    fn names_come_from_arns_without_their_suffix() {
-        assert_eq!(
-            name_of_arn("arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf")
-                .as_deref(),
-            Some("prod/db")
-        );
-        assert_eq!(name_of_arn("prod/db"), None);
     }
 }

@@ -84,14 +84,7 @@ impl Service {
     fn request_context(&self, p: &Principal, target: &Target<'_>) -> RequestContext {
         let now = self.now();
         let mut ctx = RequestContext::new(target.action, target.resource, p.caller())
-            .with(
-                "aws:CurrentTime",
-                vec![
-                    jiff::Timestamp::from_millisecond(now.0)
-                        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-                        .unwrap_or_default(),
-                ],
-            )
+            .with("aws:CurrentTime", vec![now.to_iso8601_seconds()])
             .with("aws:EpochTime", vec![(now.0 / 1000).to_string()])
             .with(
                 "aws:SecureTransport",
@@ -101,7 +94,7 @@ impl Service {
         if let Some(ip) = p.request().source_ip {
             ctx = ctx.with("aws:SourceIp", vec![ip.to_string()]);
         }
-        for (key, values) in &p.request().keys {
+        for (key, values) in p.request().keys() {
             ctx = ctx.with(key, values.clone());
         }
         if let Some(secret) = target.secret {

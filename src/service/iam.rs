@@ -5,11 +5,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rand::Rng;
 use zeroize::Zeroizing;
 
 use super::Service;
-use super::access_keys::{ADMIN_USER, AdminKey};
+use super::access_keys::{ADMIN_USER, AdminKey, aws_id};
 use super::authorization::Target;
 use super::policy_document::{self, PolicyKind};
 use crate::auth::{Principal, UserIdentity};
@@ -118,12 +117,7 @@ fn no_such_key(id: &str) -> Error {
 
 /// IAM's user ids: `AIDA` and 17 upper-case letters and digits.
 fn new_user_id() -> String {
-    const SET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut rng = rand::rng();
-    let tail: String = (0..17)
-        .map(|_| SET[rng.random_range(0..SET.len())] as char)
-        .collect();
-    format!("AIDA{tail}")
+    aws_id("AIDA", 17)
 }
 
 impl Service {

@@ -636,7 +636,6 @@ impl Service {
             .cloned()
             .unwrap_or_else(|| Arc::new(default_role_policy(&job.secret_arn, readable_secret_arn)));
         RotationScope {
-            secret_id: job.secret_id.clone(),
             function_name: job.function_name.clone(),
             policy,
         }

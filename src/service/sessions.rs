@@ -70,7 +70,7 @@ impl Service {
         ttl: Duration,
     ) -> SessionCredentials {
         // AWS's temporary keys start with ASIA.
-        let access_key_id = format!("ASIA{}", random_string(16).to_ascii_uppercase());
+        let access_key_id = super::access_keys::aws_id("ASIA", 16);
         let secret = Zeroizing::new(random_string(40));
         let token = Zeroizing::new(random_string(64));
         let mut live = self.sessions.live.lock().expect("sessions lock");

@@ -22,11 +22,8 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 import uuid
 from datetime import datetime, timezone
 
@@ -35,9 +32,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-# Same values as conftest.py (kept here so the module does not import conftest).
-ACCESS_KEY_ID = "AKIATUMBLERTEST00001"
-SECRET_ACCESS_KEY = "tumbler-test-secret-key-0000000000000000"
+from conftest import ACCESS_KEY_ID, SECRET_ACCESS_KEY, _free_port, _wait_healthy
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 ADMIN = "admin"
@@ -149,27 +144,6 @@ def stages(sm, secret_id):
     }
 
 
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url, proc, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return False
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=2) as r:
-                if r.status == 200:
-                    return True
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.1)
-    return False
-
-
 class ExtraServer:
     """Another `tumbler serve` process, for the tests about what is stored."""
 
@@ -197,7 +171,7 @@ class ExtraServer:
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
         )
         log.close()
-        if not _healthy(self.url, self.proc):
+        if not _wait_healthy(self.url, self.proc):
             self.stop()
             with open(self.log_path, errors="replace") as f:
                 pytest.fail(f"extra tumbler server did not start; output:\n{f.read()}")

@@ -1152,22 +1152,8 @@ async fn rotation_credentials_reach_only_the_secret_being_rotated(backend: Backe
     // What the driver gives a process function.
     let history = rotations(&server, mine.arn().unwrap()).await;
     assert_eq!(history["Name"], secret.name().unwrap());
-    let internal_id = server
-        .app
-        .service
-        .store()
-        .find_secret(
-            &tumbler::domain::Region("us-east-1".into()),
-            tumbler::store::Lookup::Arn(mine.arn().unwrap()),
-        )
-        .await
-        .unwrap()
-        .unwrap()
-        .id
-        .clone();
     // The default role, as a process function without a role_policy gets it.
     let scope = tumbler::auth::RotationScope {
-        secret_id: internal_id,
         function_name: "F".into(),
         policy: Arc::new(tumbler::service::default_role_policy(
             mine.arn().unwrap(),

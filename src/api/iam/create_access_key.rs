@@ -1,6 +1,6 @@
 //! CreateAccessKey: the only answer that holds the secret access key.
 
-use super::{Params, date, element};
+use super::{Params, element};
 use crate::auth::Principal;
 use crate::error::Result;
 use crate::service::Service;
@@ -15,6 +15,6 @@ pub async fn handle(svc: &Service, p: &Principal, params: &Params) -> Result<Opt
         element("AccessKeyId", &key.metadata.access_key_id),
         element("Status", "Active"),
         element("SecretAccessKey", &key.secret_access_key),
-        element("CreateDate", &date(key.metadata.created_at)),
+        element("CreateDate", &key.metadata.created_at.to_iso8601_seconds()),
     )))
 }

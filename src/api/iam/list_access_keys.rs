@@ -1,6 +1,6 @@
 //! ListAccessKeys: ids and status, never secrets.
 
-use super::{Params, date, element, members, page};
+use super::{Params, element, members, page};
 use crate::auth::Principal;
 use crate::error::Result;
 use crate::service::Service;
@@ -16,7 +16,7 @@ pub async fn handle(svc: &Service, p: &Principal, params: &Params) -> Result<Opt
                 element("UserName", &k.user_name),
                 element("AccessKeyId", &k.access_key_id),
                 element("Status", if k.active { "Active" } else { "Inactive" }),
-                element("CreateDate", &date(k.created_at)),
+                element("CreateDate", &k.created_at.to_iso8601_seconds()),
             )
         }))
     )))

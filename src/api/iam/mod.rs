@@ -24,10 +24,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+use super::audit::camel;
 use super::error::{ApiError, IamWireError};
 use super::{App, Call, authenticate, protocol};
 use crate::auth::{Principal, RequestFacts};
-use crate::clock::Millis;
 use crate::error::{Error, Result};
 use crate::service::{ApiCallRecord, IamUser, Service};
 
@@ -93,14 +93,6 @@ impl Params {
     }
 }
 
-fn camel(name: &str) -> String {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .map(|c| c.to_lowercase().chain(chars).collect())
-        .unwrap_or_default()
-}
-
 /// XML text with the five entities escaped.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -122,13 +114,6 @@ pub fn element(name: &str, text: &str) -> String {
     format!("<{name}>{}</{name}>", escape(text))
 }
 
-/// IAM's dates: ISO 8601 in UTC, to the second.
-pub fn date(at: Millis) -> String {
-    jiff::Timestamp::from_millisecond(at.0)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
-}
-
 pub fn user_xml(user: &IamUser) -> String {
     format!(
         "{}{}{}{}{}",
@@ -136,7 +121,7 @@ pub fn user_xml(user: &IamUser) -> String {
         element("UserName", &user.user_name),
         element("UserId", &user.user_id),
         element("Arn", &user.arn),
-        element("CreateDate", &date(user.created_at)),
+        element("CreateDate", &user.created_at.to_iso8601_seconds()),
     )
 }
 
@@ -227,11 +212,7 @@ pub(crate) async fn handle(app: &App, call: &Call<'_>, body: Body, started: Inst
             ))));
         };
         let principal = principal
-            .with_request(RequestFacts {
-                source_ip: call.source_ip,
-                secure_transport: false,
-                keys: Vec::new(),
-            })
+            .with_request(RequestFacts::new(call.source_ip, false, Vec::new))
             .for_operation(operation);
         caller = Some(principal.clone());
         Ok(dispatch(&app.service, &principal, operation, &params).await?)
@@ -265,13 +246,13 @@ pub(crate) async fn handle(app: &App, call: &Call<'_>, body: Body, started: Inst
             event_source: "iam.amazonaws.com",
             event_name: &action_name,
             region: IAM_REGION,
-            source_ip: call.source_ip.map(|ip| ip.to_string()),
+            source_ip: call.source_ip,
             user_agent: call
                 .headers
                 .get(header::USER_AGENT)
                 .and_then(|v| v.to_str().ok()),
             principal: caller.as_ref(),
-            access_key_id: call.access_key_id(),
+            access_key_id: caller.is_none().then(|| call.access_key_id()).flatten(),
             request_parameters: params.recorded(),
             response_elements: Value::Null,
             error: error.as_ref().map(|(c, m)| (*c, Some(m.as_str()))),

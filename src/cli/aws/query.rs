@@ -84,8 +84,7 @@ fn flatten(
         ("timestamp", Value::Number(n)) => {
             let text = n
                 .as_f64()
-                .and_then(|secs| jiff::Timestamp::from_millisecond((secs * 1000.0) as i64).ok())
-                .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+                .map(|secs| crate::clock::Millis((secs * 1000.0) as i64).to_iso8601_seconds())
                 .unwrap_or_else(|| n.to_string());
             out.push((prefix.to_owned(), text));
         }
